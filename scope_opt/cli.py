@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import math
 import json
 import sys
 from pathlib import Path
@@ -10,14 +11,21 @@ from typing import Callable, Optional
 
 import typer
 from rich.console import Console
+from rich.progress import Progress
+from rich.table import Table
 
 from .constructors import unfit_layers
 from .cost import CostModel
 from .errors import InputError
 from .evaluate import evaluate
 from .instance import load_instance
-from .mapping import load_mapping
-from .report import show_evaluation, show_instance
+from .mapping import load_mapping, save_mapping
+from .rank import rank_of, sample_latencies
+from .report import big, show_evaluation, show_instance, si
+from .result import SolveResult
+from .solve import METHODS, SolveOptions
+from .solve import solve as run_solve
+from .space import SPACES, FeasibleParts, StructuralSpace, count_mappings, wilson
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="Map neural networks onto multi-chip-module accelerators: evaluate, search, solve exactly.")
@@ -80,6 +88,110 @@ def evaluate_cmd(instance: Path = typer.Argument(..., help="Instance TOML file."
     if json_out != "-":
         show_evaluation(console, ev, f"{inst.name} / {mapping.name}")
     write_json(json_out, {"instance": inst.name, **ev.to_dict(), "mapping": mp.to_dict()})
+
+
+SpaceOpt = typer.Option("merged", "--space", help="merged (Scope), segmented, or sequential.")
+
+
+def print_result(res: SolveResult, title: str) -> None:
+    if res.evaluation is not None:
+        show_evaluation(console, res.evaluation, title)
+    console.print(f"method {res.method} ({res.space} space): status [bold]{res.status}[/bold], "
+                  f"T = {si(res.latency_s, 's')}, bound {si(res.bound_s, 's') if res.bound_s is not None else '-'}, "
+                  f"gap {f'{res.gap:.3%}' if res.gap is not None else '-'}, {res.solve_time_s:.3g} s, "
+                  f"{res.mappings_scored if res.mappings_scored is not None else '-'} mappings scored")
+    if res.mapping is not None:
+        console.print(f"mapping: {res.mapping.describe()}", soft_wrap=True)
+
+
+@command()
+def solve(instance: Path = typer.Argument(..., help="Instance TOML file."),
+          method: str = typer.Option("scope", "--method", "-m", help=f"One of: {', '.join(METHODS)}."),
+          space: str = SpaceOpt,
+          max_mappings: int = typer.Option(2_000_000, "--max-mappings", help="Enumerator: refuse larger spaces."),
+          json_out: Optional[str] = JsonOpt,
+          out: Optional[Path] = typer.Option(None, "--out", help="Write the mapping as JSON to this file.")) -> None:
+    """Find a mapping with a heuristic search or an exact method; the evaluator re-scores it."""
+    inst = load_instance(instance)
+    res = run_solve(inst, method, SolveOptions(space=space, max_mappings=max_mappings))
+    if json_out != "-":
+        print_result(res, f"{inst.name} / {method}")
+    if out is not None and res.mapping is not None:
+        save_mapping(res.mapping, out)
+    write_json(json_out, {"instance": inst.name, **res.to_dict()})
+
+
+@command()
+def rank(instance: Path = typer.Argument(..., help="Instance TOML file."),
+         method: Optional[str] = typer.Option(None, "--method", "-m", help="Rank this method's mapping."),
+         mapping: Optional[Path] = typer.Option(None, "--mapping", help="Rank this mapping file instead."),
+         space: str = SpaceOpt,
+         max_mappings: int = typer.Option(2_000_000, "--max-mappings", help="Enumerate spaces up to this size."),
+         samples: int = typer.Option(20_000, "--samples", help="Uniform samples when the space is too large to list."),
+         seed: int = typer.Option(0, "--seed"),
+         json_out: Optional[str] = JsonOpt) -> None:
+    """Share of valid mappings with strictly lower T than a method's (or a file's) mapping."""
+    inst = load_instance(instance)
+    cost = CostModel(inst)
+    if (method is None) == (mapping is None):
+        raise InputError("(arguments)", "--method/--mapping", "give exactly one of --method M or --mapping FILE")
+    if mapping is not None:
+        ev = evaluate(inst, load_mapping(mapping), cost, src=str(mapping))
+        label = str(mapping)
+    else:
+        ev = run_solve(inst, method, SolveOptions(space=space, max_mappings=max_mappings), cost).evaluation
+        label = method
+    if ev is None or not ev.feasible:
+        raise InputError(label, "mapping", "is infeasible; only a valid mapping has a rank")
+    with Progress(transient=True, console=Console(stderr=True)) as bar:
+        task = bar.add_task("sampling", total=samples)
+        rk = rank_of(inst, ev.latency_s, space, max_mappings, samples, seed, cost,
+                     progress=lambda i: bar.update(task, completed=i))
+    if rk.rank is None:
+        console.print(f"[yellow]no valid mapping among {rk.samples} uniform samples of the {big(rk.structural_size)} "
+                      f"structural {space} mappings: almost none fit in SRAM, so the rank cannot be estimated; "
+                      "use more --samples or a smaller instance[/yellow]")
+    elif json_out != "-":
+        extra = f" (95% interval {rk.interval[0]:.4%} to {rk.interval[1]:.4%}, {rk.valid_samples} valid of {rk.samples} samples)" if rk.interval else ""
+        size = rk.space_size if rk.space_size is not None else f"{rk.structural_size} structural"
+        console.print(f"{label}: T = {si(ev.latency_s, 's')}; rank {rk.rank:.4%} of {size} {space} mappings, {rk.method}{extra}")
+    write_json(json_out, {"instance": inst.name, "subject": label, "latency_s": ev.latency_s, **rk.to_dict()})
+
+
+@command("space")
+def space_cmd(instance: Path = typer.Argument(..., help="Instance TOML file."),
+              samples: int = typer.Option(0, "--samples", help="Estimate the valid share from this many samples where it cannot be counted."),
+              seed: int = typer.Option(0, "--seed"),
+              json_out: Optional[str] = JsonOpt) -> None:
+    """Exact number of distinct mappings per space (and how many fit in SRAM)."""
+    inst = load_instance(instance)
+    cost = CostModel(inst)
+    rows = []
+    for sp in SPACES:
+        structural = StructuralSpace.build(inst, sp).size
+        row = {"space": sp, "structural": structural, "valid": None, "valid_method": None}
+        fp = FeasibleParts(cost)
+        if fp.checks_needed(inst, sp) <= 200_000:
+            row["valid"] = count_mappings(inst, sp, lambda a, b, n: len(fp.get(a, b, n)))
+            row["valid_method"] = "exact"
+        elif samples:
+            _, values = sample_latencies(inst, sp, samples, seed, cost)
+            ok = sum(1 for t in values if t < float("inf"))
+            lo, hi = wilson(ok, samples)
+            row.update(valid_method="sampled", valid_share=ok / samples, valid_share_interval=[lo, hi])
+        rows.append(row)
+    if json_out != "-":
+        table = Table(title=f"{inst.name}: design-space size")
+        for col in ("space", "mappings (all decisions)", "valid (fit in SRAM)", "log10"):
+            table.add_column(col, justify="right")
+        for r in rows:
+            valid = (big(r["valid"]) if r["valid"] is not None else
+                     f"~{r['valid_share']:.3%} of all (sampled)" if r.get("valid_share") is not None else "-")
+            table.add_row(r["space"], big(r["structural"]), valid,
+                          f"{math.log10(r['structural']):.1f}")
+        console.print(table)
+    write_json(json_out, {"instance": inst.name, "spaces": [{**r, "structural": str(r["structural"]),
+                                                            "valid": None if r["valid"] is None else str(r["valid"])} for r in rows]})
 
 
 def main() -> None:

@@ -20,6 +20,12 @@ def si(x: float, unit: str = "") -> str:
     return f"{x:.4g} {unit}"
 
 
+def big(n: int) -> str:
+    """An exact integer, shortened to scientific notation past 15 digits."""
+    digits = str(n)
+    return digits if len(digits) <= 15 else f"{digits[0]}.{digits[1:4]}e{len(digits) - 1}"
+
+
 def show_instance(console: Console, instance: Instance, unfit: list[tuple[int, int]], all_layers: bool) -> None:
     net, pkg = instance.network, instance.package
     e = pkg.bytes_per_element

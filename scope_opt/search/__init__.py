@@ -1,0 +1,1 @@
+"""Heuristic searches and the exhaustive enumerator."""

@@ -1,0 +1,36 @@
+"""One entry point for every method, so the CLI, the benchmarks and the tests call them alike."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .cost import CostModel
+from .errors import InputError
+from .instance import Instance
+from .result import SolveResult
+from .space import SPACES
+
+HEURISTICS = ("scope", "segmented", "sequential")
+METHODS = (*HEURISTICS, "enumerate")
+
+
+@dataclass(frozen=True)
+class SolveOptions:
+    space: str = "merged"
+    max_mappings: int = 2_000_000
+    window: int = 16
+
+
+def solve(instance: Instance, method: str, options: SolveOptions = SolveOptions(),
+          cost: CostModel | None = None) -> SolveResult:
+    if method not in METHODS:
+        raise InputError("(arguments)", "--method", f"unknown method {method!r}; expected one of {', '.join(METHODS)}")
+    if options.space not in SPACES:
+        raise InputError("(arguments)", "--space", f"unknown space {options.space!r}; expected one of {', '.join(SPACES)}")
+    cost = cost or CostModel(instance)
+    if method in HEURISTICS:
+        from .search.scope import search
+        space = options.space if method == "scope" else None
+        return search(instance, method, space, options.window, cost)
+    from .search.enumerate import solve_enumerate
+    return solve_enumerate(instance, options.space, options.max_mappings, cost)[0]

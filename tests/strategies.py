@@ -1,0 +1,36 @@
+"""Random tiny instances for property-based tests: chains with residual edges, 1 to 8
+chiplets, batch 1 to 16, K/H or hybrid partitions."""
+
+from hypothesis import strategies as st
+
+from scope_opt.instance import Energy, Instance, Package
+from scope_opt.network import build_network
+
+
+@st.composite
+def tiny_instances(draw, max_layers=4, max_chiplets=8):
+    n_layers = draw(st.integers(2, max_layers))
+    c0 = draw(st.sampled_from([2, 4, 8]))
+    hw = draw(st.sampled_from([4, 6, 8]))
+    layers = []
+    shapes = {"input": (c0, hw)}
+    for i in range(n_layers):
+        prev = layers[-1]["name"] if layers else "input"
+        k = draw(st.sampled_from([4, 8, 16]))
+        r = draw(st.sampled_from([1, 3]))
+        stride = draw(st.sampled_from([1, 1, 2])) if shapes[prev][1] >= 4 else 1
+        layer = {"name": f"l{i}", "K": k, "R": r, "stride": stride}
+        h_out = (shapes[prev][1] + 2 * ((r - 1) // 2) - r) // stride + 1
+        same = [t for t, (c, h) in shapes.items() if t not in (prev, "input") and c == k and h == h_out]
+        if same and draw(st.booleans()):
+            layer["residual"] = draw(st.sampled_from(same))
+        layers.append(layer)
+        shapes[layer["name"]] = (k, h_out)
+    net = build_network({"input": {"C": c0, "H": hw, "W": hw}, "layers": layers}, "(random)", "random")
+    mesh = draw(st.sampled_from([(1, 1), (2, 1), (3, 1), (2, 2), (4, 1), (3, 2), (4, 2), (2, 3)]))
+    mesh = mesh if mesh[0] * mesh[1] <= max_chiplets else (2, 1)
+    pkg = Package(mesh=mesh, pe_k=draw(st.sampled_from([2, 4, 8])), pe_c=draw(st.sampled_from([2, 4, 8])),
+                  freq_ghz=1.0, sram_kib=draw(st.sampled_from([2.0, 4.0, 16.0])),
+                  nop_gbps=draw(st.sampled_from([1.0, 10.0, 100.0])), dram_gbps=draw(st.sampled_from([1.0, 10.0, 100.0])),
+                  bytes_per_element=1, energy=Energy())
+    return Instance("random", draw(st.integers(1, 16)), net, pkg, draw(st.sampled_from(["KH", "hybrid"])))
