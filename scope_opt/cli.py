@@ -18,6 +18,7 @@ from .constructors import unfit_layers
 from .cost import CostModel
 from .errors import InputError
 from .evaluate import evaluate
+from .exact.settings import SolverSettings
 from .instance import load_instance
 from .mapping import load_mapping, save_mapping
 from .rank import rank_of, sample_latencies
@@ -90,6 +91,20 @@ def evaluate_cmd(instance: Path = typer.Argument(..., help="Instance TOML file."
     write_json(json_out, {"instance": inst.name, **ev.to_dict(), "mapping": mp.to_dict()})
 
 
+TimeLimitOpt = typer.Option(60.0, "--time-limit", help="Exact models: seconds before stopping with the best mapping and bound.")
+ThreadsOpt = typer.Option(2, "--threads", help="Exact models: solver threads (recorded).")
+SeedOpt = typer.Option(0, "--seed", help="Exact models: random seed (recorded).")
+GapOpt = typer.Option(0.0, "--gap", help="Exact models: relative gap at which to stop (0: prove optimality).")
+WarmOpt = typer.Option(True, "--warm-start/--no-warm-start", help="Exact models: start from the Scope search's mapping.")
+VerboseOpt = typer.Option(False, "--verbose", help="Exact models: stream the solver log (to stderr).")
+
+
+def solver_settings(time_limit: float, threads: int, seed: int, gap_rel: float, warm: bool, verbose: bool) -> SolverSettings:
+    if time_limit <= 0 or threads < 1 or not 0 <= gap_rel < 1:
+        raise InputError("(arguments)", "--time-limit/--threads/--gap", "expected time limit > 0, threads >= 1, 0 <= gap < 1")
+    return SolverSettings(time_limit_s=time_limit, threads=threads, seed=seed, gap_rel=gap_rel, warm_start=warm, verbose=verbose)
+
+
 SpaceOpt = typer.Option("merged", "--space", help="merged (Scope), segmented, or sequential.")
 
 
@@ -109,16 +124,57 @@ def solve(instance: Path = typer.Argument(..., help="Instance TOML file."),
           method: str = typer.Option("scope", "--method", "-m", help=f"One of: {', '.join(METHODS)}."),
           space: str = SpaceOpt,
           max_mappings: int = typer.Option(2_000_000, "--max-mappings", help="Enumerator: refuse larger spaces."),
+          solver: str = typer.Option("highs", "--solver", help="MILP solver: cbc or highs."),
+          time_limit: float = TimeLimitOpt, threads: int = ThreadsOpt, seed: int = SeedOpt, gap_rel: float = GapOpt,
+          warm_start: bool = WarmOpt, verbose: bool = VerboseOpt,
+          export: Optional[Path] = typer.Option(None, "--export", help="Write the model: .lp/.mps (MILP) or .pb/.pb.txt (CP-SAT)."),
           json_out: Optional[str] = JsonOpt,
           out: Optional[Path] = typer.Option(None, "--out", help="Write the mapping as JSON to this file.")) -> None:
     """Find a mapping with a heuristic search or an exact method; the evaluator re-scores it."""
     inst = load_instance(instance)
-    res = run_solve(inst, method, SolveOptions(space=space, max_mappings=max_mappings))
+    settings = solver_settings(time_limit, threads, seed, gap_rel, warm_start, verbose)
+    res = run_solve(inst, method, SolveOptions(space=space, max_mappings=max_mappings, solver=solver,
+                                               settings=settings, export=export))
     if json_out != "-":
         print_result(res, f"{inst.name} / {method}")
     if out is not None and res.mapping is not None:
         save_mapping(res.mapping, out)
     write_json(json_out, {"instance": inst.name, **res.to_dict()})
+
+
+@command()
+def gap(instance: Path = typer.Argument(..., help="Instance TOML file."),
+        mapping: Path = typer.Argument(..., help="Mapping JSON file."),
+        space: str = SpaceOpt,
+        method: str = typer.Option("cpsat", "--method", "-m", help="Exact model proving the bound: cpsat or milp."),
+        solver: str = typer.Option("highs", "--solver", help="MILP solver: cbc or highs."),
+        time_limit: float = TimeLimitOpt, threads: int = ThreadsOpt, seed: int = SeedOpt, gap_rel: float = GapOpt,
+        warm_start: bool = WarmOpt, verbose: bool = VerboseOpt,
+        json_out: Optional[str] = JsonOpt) -> None:
+    """Proven gap of a mapping: (T - best proven bound) / T, and to the optimum when it is proven."""
+    inst = load_instance(instance)
+    cost = CostModel(inst)
+    ev = evaluate(inst, load_mapping(mapping), cost, src=str(mapping))
+    if not ev.feasible:
+        raise InputError(mapping, "mapping", f"is infeasible ({ev.reason}); only a valid mapping has a gap")
+    if method not in ("cpsat", "milp"):
+        raise InputError("(arguments)", "--method", f"expected cpsat or milp, got {method!r}")
+    res = run_solve(inst, method, SolveOptions(space=space, solver=solver,
+                                               settings=solver_settings(time_limit, threads, seed, gap_rel, warm_start, verbose)), cost)
+    bound = res.bound_s
+    payload = {"instance": inst.name, "mapping_file": str(mapping), "latency_s": ev.latency_s, "space": space,
+               "solver": res.to_dict() | {"mapping": None}, "bound_s": bound,
+               "gap": None if bound is None else max(0.0, (ev.latency_s - bound) / ev.latency_s),
+               "optimum_s": res.latency_s if res.status == "optimal" else None,
+               "gap_to_optimum": (ev.latency_s - res.latency_s) / ev.latency_s if res.status == "optimal" else None,
+               "proof": res.status}
+    if json_out != "-":
+        g = f"{payload['gap']:.4%}" if payload["gap"] is not None else "unknown (no bound)"
+        console.print(f"{mapping.name}: T = {si(ev.latency_s, 's')}; {res.method} {res.status}: best bound "
+                      f"{si(bound, 's') if bound is not None else '-'}; proven gap {g}"
+                      + (f"; optimum {si(res.latency_s, 's')}" if res.status == "optimal" else
+                         f"; best mapping found {si(res.latency_s, 's')} (time limit hit, not proven optimal)"))
+    write_json(json_out, payload)
 
 
 @command()

@@ -4,14 +4,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from pathlib import Path
+
 from .cost import CostModel
+from .exact.settings import Backend, SolverSettings
 from .errors import InputError
 from .instance import Instance
 from .result import SolveResult
 from .space import SPACES
 
 HEURISTICS = ("scope", "segmented", "sequential")
-METHODS = (*HEURISTICS, "enumerate")
+METHODS = (*HEURISTICS, "enumerate", "cpsat", "milp")
+MILP_SOLVERS = ("cbc", "highs")
 
 
 @dataclass(frozen=True)
@@ -19,6 +23,9 @@ class SolveOptions:
     space: str = "merged"
     max_mappings: int = 2_000_000
     window: int = 16
+    solver: str = "highs"  # MILP backend
+    settings: SolverSettings = SolverSettings()
+    export: Path | None = None
 
 
 def solve(instance: Instance, method: str, options: SolveOptions = SolveOptions(),
@@ -32,5 +39,11 @@ def solve(instance: Instance, method: str, options: SolveOptions = SolveOptions(
         from .search.scope import search
         space = options.space if method == "scope" else None
         return search(instance, method, space, options.window, cost)
-    from .search.enumerate import solve_enumerate
-    return solve_enumerate(instance, options.space, options.max_mappings, cost)[0]
+    if method == "enumerate":
+        from .search.enumerate import solve_enumerate
+        return solve_enumerate(instance, options.space, options.max_mappings, cost)[0]
+    if method == "milp" and options.solver not in MILP_SOLVERS:
+        raise InputError("(arguments)", "--solver", f"unknown MILP solver {options.solver!r}; expected cbc or highs")
+    from .exact.solver import solve_exact
+    backend = Backend.CPSAT if method == "cpsat" else Backend(options.solver)
+    return solve_exact(instance, backend, options.space, options.settings, cost, options.export)

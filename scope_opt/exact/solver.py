@@ -1,0 +1,74 @@
+"""The exact-model facade: one formulation (docs/exact-models.md), backends behind an
+enum, a SolveResult re-scored by the evaluator with status, bound and gap."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from ..cost import CostModel
+from ..errors import InputError
+from ..evaluate import evaluate
+from ..instance import Instance
+from ..result import SolveResult
+from .settings import Backend, SolverSettings
+from .tables import build_tables, structure
+
+WARM_START_METHOD = {"merged": "scope", "segmented": "segmented", "sequential": "sequential"}
+
+
+def solve_exact(instance: Instance, backend: Backend, space: str = "merged", settings: SolverSettings = SolverSettings(),
+                cost: CostModel | None = None, export: Path | None = None) -> SolveResult:
+    cost = cost or CostModel(instance)
+    start = time.perf_counter()
+    tables = build_tables(cost, space)
+    st = structure(tables)
+    table_time = time.perf_counter() - start
+    method = "cpsat" if backend is Backend.CPSAT else f"milp-{backend.value}"
+    recorded = {**settings.to_dict(), "backend": backend.value}
+    hint = None
+    if settings.warm_start:
+        from ..search.scope import search
+        h = search(instance, WARM_START_METHOD[space], space if space == "merged" else None, cost=cost)
+        hint = h.mapping if h.evaluation is not None and h.evaluation.feasible else None
+    if any(not c for c in st.covers_cl):
+        layer = next(l for l, c in enumerate(st.covers_cl) if not c)
+        return SolveResult(method, space, "infeasible", None, None, None, time.perf_counter() - start, 0, recorded,
+                           {"reason": f"layer {layer} fits in no cluster on any chiplet count"})
+    if backend is Backend.CPSAT:
+        from . import cpsat as backend_module
+    else:
+        from . import milp as backend_module
+    model = backend_module.build(tables, st, settings, hint)
+    if export is not None:
+        _export(model, backend, Path(export))
+    out = backend_module.solve(tables, model, backend, settings) if backend is not Backend.CPSAT \
+        else backend_module.solve(tables, model, settings)
+    status = out["status"]
+    source = "solver"
+    if out["mapping"] is None and hint is not None and status == "unknown":
+        out["mapping"], status, source = hint, "feasible", "warm start"  # the best mapping known when time ran out
+    ev = evaluate(instance, out["mapping"], cost) if out["mapping"] is not None else None
+    bound = out["bound_s"]
+    if bound is not None and ev is not None and ev.feasible:
+        bound = min(bound, ev.latency_s)  # a lower bound above a real mapping's T is solver noise
+        tol = out["rounding_tolerance_s"] + 1e-8 * ev.latency_s
+        if status == "optimal" and ev.latency_s - bound > tol:
+            status = "feasible"  # stopped at a relative gap: not proven optimal
+    stats = {"mapping_from": source, "objective_s": out["objective_s"], "solver_status": out["solver_status"], "table_time_s": table_time,
+             "rounding_tolerance_s": out["rounding_tolerance_s"], "cluster_tables": len(tables.clusters),
+             "warm_start_latency_s": evaluate(instance, hint, cost).latency_s if hint else None, **out["stats"]}
+    return SolveResult(method, space, status, out["mapping"], ev, bound, time.perf_counter() - start, None, recorded, stats)
+
+
+def _export(model, backend: Backend, path: Path) -> None:
+    if backend is Backend.CPSAT:
+        if not model.model.ExportToFile(str(path)):
+            raise InputError(path, "--export", "could not write the CP-SAT model; expected a writable .pb or .pb.txt path")
+        return
+    if path.suffix == ".lp":
+        model.prob.writeLP(str(path))
+    elif path.suffix == ".mps":
+        model.prob.writeMPS(str(path))
+    else:
+        raise InputError(path, "--export", "expected a .lp or .mps file for the MILP")
