@@ -170,6 +170,17 @@ class CostModel:
         """Stage time T_c for one sample: the sum over its layers."""
         return sum(self.layer_time(first + j, p, parts[j - 1] if j else None) for j, p in enumerate(parts))
 
+    def partition_dp(self, first: int, last: int, n: int) -> tuple[float, tuple[Partition, ...]]:
+        """Fastest partition tuple of cluster [first, last) on n chiplets, memory ignored:
+        a DP along the layers, since a layer's time depends only on its own partition and
+        the previous layer's."""
+        options = self.instance.allowed_partitions[n]
+        best = {p: (self.layer_time(first, p, None), (p,)) for p in options}
+        for l in range(first + 1, last):
+            best = {p: min(((t + self.layer_time(l, p, q), path + (p,)) for q, (t, path) in best.items()),
+                           key=lambda v: v[0]) for p in options}
+        return min(best.values(), key=lambda v: v[0])
+
     def cluster_memory(self, first: int, parts: tuple[Partition, ...]) -> np.ndarray:
         """Bytes per chiplet: all weight slices of the cluster plus the largest activation need."""
         weights = sum(self.weight_bytes(first + j, p) for j, p in enumerate(parts))

@@ -6,7 +6,6 @@ import sys
 
 import pytest
 
-from conftest import ROOT
 
 GOOD_NET = "input: {C: 3, H: 8, W: 8}\nlayers:\n  - {name: a, K: 4, R: 3}\n  - {name: b, K: 4, R: 3}\n"
 

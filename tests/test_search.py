@@ -1,7 +1,6 @@
 """Searches, enumerator, counting and ranks: cross-checked against each other and the evaluator."""
 
 import itertools
-import json
 import math
 import random
 from collections import Counter

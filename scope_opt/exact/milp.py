@@ -17,6 +17,9 @@ from .settings import Backend, SolverSettings, solver_output_to_stderr
 from .tables import Structure, Tables, mapping_from_choice
 
 
+ABS_GAP_UNITS = 1e-6  # absolute MIP gap, in time units: the solvers' optimality tolerance
+
+
 @dataclass
 class MilpModel:
     prob: pulp.LpProblem
@@ -74,19 +77,19 @@ def _cbc_bound(log: str) -> float | None:
 
 
 def solve(t: Tables, mm: MilpModel, backend: Backend, settings: SolverSettings) -> dict:
-    gap = settings.gap_rel if settings.gap_rel > 0 else 1e-9
+    gap = settings.gap_rel if settings.gap_rel > 0 else 1e-9  # and an absolute gap of ABS_GAP_UNITS
     start = time.perf_counter()
     log = ""
     if backend is Backend.CBC:
         with tempfile.TemporaryDirectory() as d:
             log_path = Path(d) / "cbc.log"
             solver = pulp.PULP_CBC_CMD(msg=settings.verbose, timeLimit=settings.time_limit_s, gapRel=gap,
-                                       threads=settings.threads, warmStart=settings.warm_start, logPath=str(log_path),
+                                       gapAbs=ABS_GAP_UNITS, threads=settings.threads, warmStart=settings.warm_start, logPath=str(log_path),
                                        options=[f"randomSeed {settings.seed + 1}", f"randomCbcSeed {settings.seed + 1}"])
             mm.prob.solve(solver)
             log = log_path.read_text() if log_path.exists() else ""
     else:
-        solver = pulp.HiGHS(msg=settings.verbose, timeLimit=settings.time_limit_s, gapRel=gap,
+        solver = pulp.HiGHS(msg=settings.verbose, timeLimit=settings.time_limit_s, gapRel=gap, gapAbs=ABS_GAP_UNITS,
                             threads=settings.threads, random_seed=settings.seed)
         with solver_output_to_stderr():
             mm.prob.solve(solver)
@@ -116,5 +119,5 @@ def solve(t: Tables, mm: MilpModel, backend: Backend, settings: SolverSettings) 
             bound_s = objective_s * (1 - gap)  # CBC proved optimality within its relative gap
     return {"status": status, "mapping": mapping, "objective_s": objective_s, "bound_s": bound_s,
             "solve_time_s": elapsed, "solver_status": pulp.LpStatus[mm.prob.status],
-            "rounding_tolerance_s": 0.0,
+            "rounding_tolerance_s": ABS_GAP_UNITS * mm.unit_s,
             "stats": {"variables": len(mm.prob.variables()), "constraints": len(mm.prob.constraints)}}

@@ -23,15 +23,10 @@ from ..space import chiplet_choices, cluster_ranges_ok, max_segment_length
 
 def best_cluster(cost: CostModel, a: int, b: int, n: int) -> tuple[float, tuple[Partition, ...] | None]:
     """Exact min over fitting partition tuples of the stage time of cluster [a, b) on n chiplets."""
-    options = cost.instance.allowed_partitions[n]
-    best = {p: (cost.layer_time(a, p, None), (p,)) for p in options}
-    for l in range(a + 1, b):
-        best = {p: min(((t + cost.layer_time(l, p, q), path + (p,)) for q, (t, path) in best.items()),
-                       key=lambda v: v[0]) for p in options}
-    t, parts = min(best.values(), key=lambda v: v[0])
+    t, parts = cost.partition_dp(a, b, n)
     if cost.fits(a, parts):
         return t, parts
-    return _pareto(cost, a, b, options)
+    return _pareto(cost, a, b, cost.instance.allowed_partitions[n])
 
 
 def _pareto(cost: CostModel, a: int, b: int, options) -> tuple[float, tuple[Partition, ...] | None]:

@@ -8,11 +8,11 @@ import bisect
 import math
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
-from ..constructors import best_partition, layer_sequential
+from ..constructors import layer_sequential
 from ..cost import CostModel
 from ..evaluate import evaluate
 from ..instance import Instance
@@ -29,13 +29,12 @@ class Tally:
     mappings: int = 0
     clusters: int = 0
     segmentations: int = 0
-    extra: dict = field(default_factory=dict)
 
 
 class ClusterCosts:
     """Best partitions and stage time of a cluster (layer range, chiplets), cached."""
 
-    def __init__(self, cost: CostModel, tally: Tally, merged: bool = True) -> None:
+    def __init__(self, cost: CostModel, tally: Tally) -> None:
         self.cost, self.tally = cost, tally
         self.cache: dict[tuple[int, int, int], tuple[float, tuple[Partition, ...] | None]] = {}
 
@@ -52,11 +51,7 @@ class ClusterCosts:
         until the cluster fits."""
         cost = self.cost
         options = cost.instance.allowed_partitions[n]
-        best = {p: (cost.layer_time(a, p, None), (p,)) for p in options}
-        for l in range(a + 1, b):
-            best = {p: min(((t + cost.layer_time(l, p, q), path + (p,)) for q, (t, path) in best.items()),
-                           key=lambda v: v[0]) for p in options}
-        t, parts = min(best.values(), key=lambda v: v[0])
+        t, parts = cost.partition_dp(a, b, n)
         if cost.fits(a, parts):
             return t, parts
         lean = {l: min(options, key=lambda p: float(cost.weight_bytes(l, p).max()) + float(cost.act_bytes(l, p).max()))
@@ -245,4 +240,4 @@ def search(instance: Instance, method: str = "scope", space: str | None = None, 
                        None, elapsed, tally.mappings, {"window": window} if method != "sequential" else {}, stats)
 
 
-__all__ = ["search", "ScopeSearch", "min_max_allocation", "balanced_cuts", "best_partition"]
+__all__ = ["search", "ScopeSearch", "min_max_allocation", "balanced_cuts"]
