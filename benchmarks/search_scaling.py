@@ -30,7 +30,7 @@ RESULTS = ROOT / "results"
 
 
 def scaling() -> None:
-    base = load_instance(ROOT / "instances" / "resnet152-simba-8x8.toml")
+    base = load_instance(ROOT / "instances" / "paper" / "resnet152-simba-8x8.toml")
     rows = []
     for depth in (18, 34, 50, 101, 152):
         net = load_network(ROOT / "models" / f"resnet{depth}.yaml")
@@ -62,7 +62,7 @@ def scaling() -> None:
 def versus_baselines() -> None:
     rows = []
     for m in (4, 6, 8):
-        inst = load_instance(ROOT / "instances" / f"resnet152-simba-{m}x{m}.toml")
+        inst = load_instance(ROOT / "instances" / "paper" / f"resnet152-simba-{m}x{m}.toml")
         cost = CostModel(inst)
         res = {meth: search(inst, meth, cost=cost) for meth in ("scope", "segmented", "sequential")}
         row = {"package": f"{m}x{m}", "batch": inst.batch}

@@ -22,7 +22,7 @@ SMALL = ["tiny-chain4-2x1", "tiny-chain6-2x2", "tiny-residual-2x2", "tiny-chain4
 def main() -> None:
     rows = []
     for name in SMALL:
-        inst = load_instance(ROOT / "instances" / f"{name}.toml")
+        inst = load_instance(ROOT / "instances" / "small" / f"{name}.toml")
         cost = CostModel(inst)
         en = enumerate_space(inst, "merged", cost=cost)
         row = {"instance": name, "valid_mappings": en.count, "optimum_s": en.best_latency_s,

@@ -30,7 +30,7 @@ FIELDS = ["sweep", "instance", "layers", "chiplets", "solver", "status", "latenc
 
 
 def instances():
-    base = load_instance(ROOT / "instances" / "resnet50-simba-4x4.toml")
+    base = load_instance(ROOT / "instances" / "paper" / "resnet50-simba-4x4.toml")
     r50, r18 = load_network(ROOT / "models" / "resnet50.yaml"), load_network(ROOT / "models" / "resnet18.yaml")
     for k in (4, 8, 12, 16, 20, 24):
         yield "layers", dataclasses.replace(base, name=f"resnet50[0:{k}]-4x4", network=r50.slice(0, k))

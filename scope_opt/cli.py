@@ -250,6 +250,35 @@ def space_cmd(instance: Path = typer.Argument(..., help="Instance TOML file."),
                                                             "valid": None if r["valid"] is None else str(r["valid"])} for r in rows]})
 
 
+@command()
+def bench(suite: str = typer.Argument(..., help="Suite: a folder name under instances/ (paper, small, scaling) or a folder path."),
+          time_limit: float = typer.Option(60.0, "--time-limit", help="Per-solve time limit of the exact models (s)."),
+          threads: int = ThreadsOpt, seed: int = SeedOpt,
+          max_mappings: int = typer.Option(2_000_000, "--max-mappings", help="Enumerate spaces up to this size."),
+          heuristic: Optional[str] = typer.Option(None, "--heuristic", help="Your heuristic, package.module:function (instance -> Mapping)."),
+          out: Path = typer.Option(Path("results"), "--out", help="Results folder; the suite's results go to OUT/<suite>/.")) -> None:
+    """Run every method on every instance of a suite (cached, resumable); write CSV, summary and plots."""
+    from .bench import BenchSettings, run_suite
+    root = Path.cwd()
+    settings = BenchSettings(time_limit, threads, seed, max_mappings, heuristic)
+    with Progress(console=Console(stderr=True)) as bar:
+        task = bar.add_task("bench", total=None)
+        folder = run_suite(suite, root, out, settings, progress=lambda what: bar.update(task, description=what, advance=1))
+    console.print(f"wrote {folder / 'results.csv'}, {folder / 'summary.md'} and plots in {folder}")
+
+
+@command()
+def draw(instance: Path = typer.Argument(..., help="Instance TOML file."),
+         mapping: Path = typer.Argument(..., help="Mapping JSON file."),
+         out: Path = typer.Option(Path("mapping.png"), "--out", help="PNG file to write.")) -> None:
+    """Draw a mapping: the mesh coloured by cluster per segment, and the pipeline timeline."""
+    from .draw import draw_mapping
+    inst = load_instance(instance)
+    ev = evaluate(inst, load_mapping(mapping), CostModel(inst), src=str(mapping))
+    draw_mapping(inst, ev, out)
+    console.print(f"wrote {out}")
+
+
 def main() -> None:
     app()
 

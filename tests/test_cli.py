@@ -6,7 +6,7 @@ import sys
 
 from conftest import ROOT
 
-INST = ROOT / "instances" / "tiny-chain6-2x2.toml"
+INST = ROOT / "instances" / "small" / "tiny-chain6-2x2.toml"
 
 
 def run(*args):

@@ -44,7 +44,7 @@ def test_all_exact_methods_agree_on_random_tiny_instances(inst, space):
 
 @pytest.mark.parametrize("name", ["tiny-chain6-2x2", "tiny-residual-2x2", "tiny-chain4-4x1-hybrid", "resnet18-head-2x2"])
 def test_all_exact_methods_agree_on_bundled_small_instances(name):
-    check_agreement(load_instance(ROOT / "instances" / f"{name}.toml"), "merged")
+    check_agreement(load_instance(ROOT / "instances" / "small" / f"{name}.toml"), "merged")
 
 
 @given(tiny_instances(max_layers=4, max_chiplets=6))
@@ -66,7 +66,7 @@ def test_cluster_table_is_the_exact_minimum_over_fitting_partitions(inst):
 
 def test_time_limit_returns_best_mapping_with_bound_not_fake_optimal():
     """A 12-layer ResNet-18 slice on 16 chiplets takes CP-SAT about 30 s to prove; cut at 0.2 s."""
-    inst = load_instance(ROOT / "instances" / "resnet18-12-4x4.toml")
+    inst = load_instance(ROOT / "instances" / "scaling" / "resnet18-0-12-4x4.toml")
     r = solve_exact(inst, Backend.CPSAT, "merged", SolverSettings(time_limit_s=0.2, threads=2, seed=0))
     assert r.status == "feasible"
     assert r.mapping is not None and r.evaluation.feasible
@@ -76,7 +76,7 @@ def test_time_limit_returns_best_mapping_with_bound_not_fake_optimal():
 
 
 def test_export_formats(tmp_path):
-    inst = load_instance(ROOT / "instances" / "tiny-chain4-2x1.toml")
+    inst = load_instance(ROOT / "instances" / "small" / "tiny-chain4-2x1.toml")
     for backend, name, marker in ((Backend.CBC, "m.lp", "Minimize"), (Backend.HIGHS, "m.mps", "ROWS"),
                                   (Backend.CPSAT, "m.pb.txt", "variables")):
         solve_exact(inst, backend, "merged", COLD, export=tmp_path / name)
@@ -84,7 +84,7 @@ def test_export_formats(tmp_path):
 
 
 def test_settings_are_recorded():
-    inst = load_instance(ROOT / "instances" / "tiny-chain4-2x1.toml")
+    inst = load_instance(ROOT / "instances" / "small" / "tiny-chain4-2x1.toml")
     r = solve_exact(inst, Backend.CPSAT, "merged", SolverSettings(seed=7, threads=1))
     d = r.to_dict()
     assert d["settings"]["seed"] == 7 and d["settings"]["threads"] == 1 and d["settings"]["backend"] == "cpsat"

@@ -43,7 +43,7 @@ def test_json_round_trip(mp):
 
 
 def test_file_round_trip(tmp_path):
-    inst = load_instance(ROOT / "instances" / "tiny-chain4-2x1.toml")
+    inst = load_instance(ROOT / "instances" / "small" / "tiny-chain4-2x1.toml")
     mp = layer_sequential(inst)
     save_mapping(mp, tmp_path / "m.json")
     assert load_mapping(tmp_path / "m.json") == mp
@@ -52,7 +52,7 @@ def test_file_round_trip(tmp_path):
 
 @pytest.fixture
 def inst():
-    return load_instance(ROOT / "instances" / "tiny-chain4-2x1.toml")
+    return load_instance(ROOT / "instances" / "small" / "tiny-chain4-2x1.toml")
 
 
 @pytest.mark.parametrize("mp,field,words", [

@@ -23,7 +23,7 @@ SMALL = ["tiny-chain4-2x1", "tiny-chain6-2x2", "tiny-residual-2x2", "tiny-chain4
 
 
 def small(name):
-    return load_instance(ROOT / "instances" / f"{name}.toml")
+    return load_instance(ROOT / "instances" / "small" / f"{name}.toml")
 
 
 @pytest.mark.parametrize("name", SMALL)
@@ -79,7 +79,7 @@ def test_scope_search_returns_valid_mappings_that_the_evaluator_agrees_with(inst
 
 def test_scope_search_feasible_on_bundled_paper_instances():
     for m in (4, 6, 8):
-        inst = load_instance(ROOT / "instances" / f"resnet50-simba-{m}x{m}.toml")
+        inst = load_instance(ROOT / "instances" / "paper" / f"resnet50-simba-{m}x{m}.toml")
         cost = CostModel(inst)
         res = search(inst, "scope", cost=cost)
         assert res.evaluation.feasible and res.mappings_scored > 0

@@ -1,0 +1,182 @@
+"""`scope-opt bench SUITE`: every method on every instance of a suite, with a resumable
+cache, writing results/<suite>/results.csv, summary.md and plots (docs/benchmarks.md)."""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import importlib
+import json
+import math
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from . import __version__
+from .cost import CostModel
+from .errors import InputError
+from .evaluate import evaluate
+from .exact.settings import SolverSettings
+from .instance import Instance, load_instance
+from .mapping import Mapping, mapping_from_dict, validate
+from .result import SolveResult
+from .solve import SolveOptions, solve
+from .space import StructuralSpace
+
+HEURISTIC_METHODS = ("scope", "segmented", "sequential")
+EXACT_METHODS = ("enumerate", "cpsat", "milp-highs", "milp-cbc")
+EXACT_SIZE_LIMIT = 24 * 36  # layers x chiplets above which the exact models are skipped (their tables grow as L^2 N)
+
+
+@dataclass(frozen=True)
+class BenchSettings:
+    time_limit_s: float = 60.0
+    threads: int = 2
+    seed: int = 0
+    max_mappings: int = 2_000_000
+    heuristic: str | None = None  # "package.module:function"
+
+
+def suite_files(suite: str, root: Path) -> tuple[str, list[Path]]:
+    path = Path(suite)
+    folder = path if path.is_dir() else root / "instances" / suite
+    if not folder.is_dir():
+        raise InputError(suite, "SUITE", f"no suite folder; expected a folder of instance TOML files or a name in {root / 'instances'}")
+    files = sorted(folder.glob("*.toml"))
+    if not files:
+        raise InputError(folder, "SUITE", "the folder holds no .toml instance files")
+    return folder.name, files
+
+
+def load_heuristic(spec: str) -> Callable[[Instance], Mapping]:
+    """`package.module:function`, imported with the working directory on the path."""
+    if ":" not in spec:
+        raise InputError("(arguments)", "--heuristic", f"expected package.module:function, got {spec!r}")
+    module, func = spec.split(":", 1)
+    if str(Path.cwd()) not in sys.path:
+        sys.path.insert(0, str(Path.cwd()))
+    try:
+        fn = getattr(importlib.import_module(module), func)
+    except (ImportError, AttributeError) as exc:
+        raise InputError("(arguments)", "--heuristic", f"cannot load {spec!r} ({exc}); expected an importable module and function") from None
+    return fn
+
+
+def run_user_heuristic(instance: Instance, spec: str, cost: CostModel) -> SolveResult:
+    fn = load_heuristic(spec)
+    start = time.perf_counter()
+    mapping = fn(instance)
+    elapsed = time.perf_counter() - start
+    if isinstance(mapping, dict):
+        mapping = mapping_from_dict(mapping, spec)
+    if not isinstance(mapping, Mapping):
+        raise InputError(spec, "return value", f"expected a scope_opt.mapping.Mapping (or its dict form), got {type(mapping).__name__}")
+    validate(mapping, instance, spec)
+    return SolveResult(f"user:{spec}", "merged", "heuristic", mapping, evaluate(instance, mapping, cost), None, elapsed, None,
+                       {"heuristic": spec})
+
+
+def methods_for(instance: Instance, settings: BenchSettings) -> list[str]:
+    out = list(HEURISTIC_METHODS) + ([f"user:{settings.heuristic}"] if settings.heuristic else [])
+    size = len(instance.network.layers) * instance.package.chiplets
+    if StructuralSpace.build(instance, "merged").size <= settings.max_mappings:
+        out.append("enumerate")
+    if size <= EXACT_SIZE_LIMIT:
+        out += ["cpsat", "milp-highs", "milp-cbc"]
+    return out
+
+
+def cache_key(path: Path, instance: Instance, method: str, settings: BenchSettings) -> str:
+    model = Path(instance.network.source)
+    blob = json.dumps({"instance": path.read_text(), "model": model.read_text() if model.is_file() else "",
+                       "method": method, "version": __version__,
+                       "settings": [settings.time_limit_s, settings.threads, settings.seed, settings.max_mappings]})
+    return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+
+def run_method(instance: Instance, method: str, settings: BenchSettings, cost: CostModel) -> tuple[SolveResult, np.ndarray | None]:
+    if method.startswith("user:"):
+        return run_user_heuristic(instance, method[5:], cost), None
+    if method == "enumerate":
+        from .search.enumerate import solve_enumerate
+        res, en = solve_enumerate(instance, "merged", settings.max_mappings, cost)
+        return res, en.latencies
+    solver_settings = SolverSettings(time_limit_s=settings.time_limit_s, threads=settings.threads, seed=settings.seed)
+    name, _, backend = method.partition("-")
+    return solve(instance, name, SolveOptions(solver=backend or "highs", settings=solver_settings), cost), None
+
+
+def run_suite(suite: str, root: Path, out_root: Path, settings: BenchSettings,
+              progress: Callable[[str], None] | None = None) -> Path:
+    name, files = suite_files(suite, root)
+    out = out_root / name
+    cache = out / "cache"
+    cache.mkdir(parents=True, exist_ok=True)
+    rows = []
+    for path in files:
+        inst = load_instance(path)
+        cost = CostModel(inst)
+        for method in methods_for(inst, settings):
+            key = cache_key(path, inst, method, settings)
+            entry = cache / f"{inst.name}__{method.replace(':', '_')}__{key}.json"
+            if progress:
+                progress(f"{inst.name}: {method}")
+            if entry.exists():
+                row = json.loads(entry.read_text())
+            else:
+                res, lat = run_method(inst, method, settings, cost)
+                if lat is not None:
+                    np.save(entry.with_suffix(".npy"), lat)
+                row = {"instance": inst.name, "file": str(path.relative_to(root) if path.is_relative_to(root) else path),
+                       "network": inst.network.name, "layers": len(inst.network.layers),
+                       "chiplets": inst.package.chiplets, "mesh": f"{inst.package.mesh[0]}x{inst.package.mesh[1]}",
+                       "batch": inst.batch, "macs": inst.network.macs,
+                       "peak_throughput": inst.package.peak_macs_per_s / inst.network.macs, **res.to_dict()}
+                entry.write_text(json.dumps(row, default=str))  # written last: an interrupted run loses only this one
+            row["latencies_file"] = str(entry.with_suffix(".npy")) if entry.with_suffix(".npy").exists() else ""
+            rows.append(row)
+    add_ranks_and_gaps(rows)
+    write_csv(rows, out / "results.csv")
+    from .bench_report import plots, summary
+    plots(rows, out)
+    (out / "summary.md").write_text(summary(name, rows, settings))
+    return out
+
+
+def add_ranks_and_gaps(rows: list[dict]) -> None:
+    """Rank in the enumerated distribution where there is one; gap to the best proven
+    optimum (or, failing that, to the best proven bound) of the instance."""
+    by_inst: dict[str, list[dict]] = {}
+    for r in rows:
+        by_inst.setdefault(r["instance"], []).append(r)
+    for group in by_inst.values():
+        lat = next((np.load(r["latencies_file"]) for r in group if r.get("latencies_file")), None)
+        optimal = [r["latency_s"] for r in group if r["status"] == "optimal" and r["latency_s"] is not None]
+        bounds = [r["bound_s"] for r in group if r.get("bound_s") is not None]
+        best_opt = min(optimal) if optimal else None
+        best_bound = max(bounds) if bounds else None
+        for r in group:
+            t = r["latency_s"]
+            r["rank"] = (int(np.searchsorted(lat, t * (1 - 1e-9))) / lat.size if lat is not None and t is not None and lat.size else None)
+            r["optimum_s"] = best_opt
+            r["proved_by"] = ";".join(x["method"] for x in group if x["status"] == "optimal")
+            ref = best_opt if best_opt is not None else best_bound
+            r["gap_to_optimum"] = (t - ref) / t if (t is not None and ref is not None) else None
+            r["gap_reference"] = "optimum" if best_opt is not None else ("bound" if best_bound is not None else None)
+
+
+CSV_FIELDS = ["instance", "network", "layers", "chiplets", "mesh", "batch", "method", "status", "latency_s", "throughput",
+              "energy_j", "bound_s", "gap", "solve_time_s", "mappings_scored", "rank", "optimum_s", "proved_by",
+              "gap_to_optimum", "gap_reference", "peak_throughput", "macs", "file", "settings"]
+
+
+def write_csv(rows: list[dict], path: Path) -> None:
+    with open(path, "w", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=CSV_FIELDS, extrasaction="ignore")
+        w.writeheader()
+        for r in rows:
+            w.writerow({k: (json.dumps(r[k]) if isinstance(r.get(k), dict) else r.get(k)) for k in CSV_FIELDS})

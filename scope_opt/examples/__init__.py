@@ -1,0 +1,1 @@
+"""Example user heuristics for `scope-opt bench --heuristic` (docs/benchmarks.md)."""
