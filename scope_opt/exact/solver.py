@@ -49,6 +49,10 @@ def solve_exact(instance: Instance, backend: Backend, space: str = "merged", set
     if out["mapping"] is None and hint is not None and status == "unknown":
         out["mapping"], status, source = hint, "feasible", "warm start"  # the best mapping known when time ran out
     ev = evaluate(instance, out["mapping"], cost) if out["mapping"] is not None else None
+    if hint is not None and status == "feasible" and ev is not None:
+        hint_ev = evaluate(instance, hint, cost)
+        if hint_ev.latency_s < ev.latency_s:  # the solver did not improve on its start: keep the better mapping
+            out["mapping"], ev, source = hint, hint_ev, "warm start"
     bound = out["bound_s"]
     if bound is not None and ev is not None and ev.feasible:
         bound = min(bound, ev.latency_s)  # a lower bound above a real mapping's T is solver noise
