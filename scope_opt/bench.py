@@ -29,7 +29,7 @@ from .space import StructuralSpace
 
 HEURISTIC_METHODS = ("scope", "segmented", "sequential")
 EXACT_METHODS = ("enumerate", "cpsat", "milp-highs", "milp-cbc")
-EXACT_SIZE_LIMIT = 24 * 36  # layers x chiplets above which the exact models are skipped (their tables grow as L^2 N)
+EXACT_MAX_LAYERS, EXACT_MAX_CHIPLETS = 24, 36  # beyond these the exact models are skipped (tables grow as L^2 N)
 
 
 @dataclass(frozen=True)
@@ -82,10 +82,9 @@ def run_user_heuristic(instance: Instance, spec: str, cost: CostModel) -> SolveR
 
 def methods_for(instance: Instance, settings: BenchSettings) -> list[str]:
     out = list(HEURISTIC_METHODS) + ([f"user:{settings.heuristic}"] if settings.heuristic else [])
-    size = len(instance.network.layers) * instance.package.chiplets
     if StructuralSpace.build(instance, "merged").size <= settings.max_mappings:
         out.append("enumerate")
-    if size <= EXACT_SIZE_LIMIT:
+    if len(instance.network.layers) <= EXACT_MAX_LAYERS and instance.package.chiplets <= EXACT_MAX_CHIPLETS:
         out += ["cpsat", "milp-highs", "milp-cbc"]
     return out
 

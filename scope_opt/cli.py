@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import functools
-import math
 import json
+import math
 import sys
 from pathlib import Path
 from typing import Callable, Optional
@@ -31,6 +31,7 @@ from .space import SPACES, FeasibleParts, StructuralSpace, count_mappings, wilso
 app = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="Map neural networks onto multi-chip-module accelerators: evaluate, search, solve exactly.")
 console = Console()
+
 
 def guarded(fn: Callable) -> Callable:
     """Turn bad input into one line on stderr and exit code 2, with no traceback."""
@@ -133,8 +134,10 @@ def solve(instance: Path = typer.Argument(..., help="Instance TOML file."),
     """Find a mapping with a heuristic search or an exact method; the evaluator re-scores it."""
     inst = load_instance(instance)
     settings = solver_settings(time_limit, threads, seed, gap_rel, warm_start, verbose)
-    res = run_solve(inst, method, SolveOptions(space=space, max_mappings=max_mappings, solver=solver,
-                                               settings=settings, export=export))
+    with Console(stderr=True).status(f"{method} on {inst.name} ({len(inst.network.layers)} layers, "
+                                     f"{inst.package.chiplets} chiplets)..."):
+        res = run_solve(inst, method, SolveOptions(space=space, max_mappings=max_mappings, solver=solver,
+                                                   settings=settings, export=export))
     if json_out != "-":
         print_result(res, f"{inst.name} / {method}")
     if out is not None and res.mapping is not None:

@@ -196,7 +196,11 @@ class CostModel:
         tensors a later segment reads (and the network output), each once; weight bytes."""
         net = self.net
         inside = range(first, last)
-        read = {t for l in inside for t in net.reads(l) if not (first <= (net.producer(t) if net.producer(t) is not None else -1) < last)}
+        def made_inside(t: str) -> bool:
+            p = net.producer(t)
+            return p is not None and first <= p < last
+
+        read = {t for l in inside for t in net.reads(l) if not made_inside(t)}
         written = {net.layers[l].name for l in inside
                    if l == len(net.layers) - 1 or any(c >= last for c in net.consumers.get(net.layers[l].name, ()))}
         d = sum(net.shape(t).elements for t in read | written) * self.e
