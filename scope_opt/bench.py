@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from . import __version__
+from .constructors import unfit_layers
 from .cost import CostModel
 from .errors import InputError
 from .evaluate import evaluate
@@ -130,7 +131,11 @@ def run_suite(suite: str, root: Path, out_root: Path, settings: BenchSettings,
                 res, lat = run_method(inst, method, settings, cost)
                 if lat is not None:
                     np.save(entry.with_suffix(".npy"), lat)
-                row = {"instance": inst.name, "file": str(path.relative_to(root) if path.is_relative_to(root) else path),
+                unfit = unfit_layers(inst, cost)
+                row = {"instance": inst.name,
+                       "note": "; ".join(f"layer {l} ({inst.network.layers[l].name}) needs {b} B per chiplet even alone "
+                                         f"on all {inst.package.chiplets} chiplets (SRAM {int(inst.package.sram_bytes)} B)"
+                                         for l, b in unfit), "file": str(path.relative_to(root) if path.is_relative_to(root) else path),
                        "network": inst.network.name, "layers": len(inst.network.layers),
                        "chiplets": inst.package.chiplets, "mesh": f"{inst.package.mesh[0]}x{inst.package.mesh[1]}",
                        "batch": inst.batch, "macs": inst.network.macs,
@@ -170,7 +175,7 @@ def add_ranks_and_gaps(rows: list[dict]) -> None:
 
 CSV_FIELDS = ["instance", "network", "layers", "chiplets", "mesh", "batch", "method", "status", "latency_s", "throughput",
               "energy_j", "bound_s", "gap", "solve_time_s", "mappings_scored", "rank", "optimum_s", "proved_by",
-              "gap_to_optimum", "gap_reference", "peak_throughput", "macs", "file", "settings"]
+              "gap_to_optimum", "gap_reference", "peak_throughput", "macs", "note", "file", "settings"]
 
 
 def write_csv(rows: list[dict], path: Path) -> None:

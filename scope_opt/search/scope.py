@@ -236,7 +236,8 @@ def search(instance: Instance, method: str = "scope", space: str | None = None, 
     stats = {"cluster_tables": tally.clusters, "segmentations": tally.segmentations}
     if found is not None and ev is not None and math.isfinite(found):
         stats["search_latency_s"] = found
-    return SolveResult(method, space, "heuristic" if mapping is not None else "unknown", mapping, ev,
+    status = "heuristic" if ev is not None and ev.feasible else "infeasible"
+    return SolveResult(method, space, status, mapping, ev,
                        None, elapsed, tally.mappings, {"window": window} if method != "sequential" else {}, stats)
 
 
