@@ -54,7 +54,8 @@ def run(time_limit: float) -> None:
             cost = CostModel(inst)
             scope = search(inst, "scope", cost=cost)
             for backend in Backend:
-                if (sweep, inst.name, backend.value) in done:
+                method = "cpsat" if backend is Backend.CPSAT else f"milp-{backend.value}"
+                if (sweep, inst.name, method) in done:
                     continue
                 r = solve_exact(inst, backend, "merged", settings, cost)
                 row = {"sweep": sweep, "instance": inst.name, "layers": len(inst.network.layers),
