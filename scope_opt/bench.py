@@ -7,7 +7,6 @@ import csv
 import hashlib
 import importlib
 import json
-import math
 import sys
 import time
 from collections.abc import Callable

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from ortools.sat.python import cp_model
 
 from ..mapping import Mapping
-from .settings import SolverSettings, solver_output_to_stderr
+from .settings import Backend, SolverSettings, solver_output_to_stderr
 from .tables import Structure, Tables, mapping_from_choice
 
 
@@ -110,7 +110,7 @@ STATUS = {cp_model.OPTIMAL: "optimal", cp_model.FEASIBLE: "feasible", cp_model.I
           cp_model.MODEL_INVALID: "unknown", cp_model.UNKNOWN: "unknown"}
 
 
-def solve(t: Tables, cm: CpsatModel, settings: SolverSettings) -> dict:
+def solve(t: Tables, cm: CpsatModel, backend: Backend, settings: SolverSettings) -> dict:
     solver = cp_model.CpSolver()
     p = solver.parameters
     p.max_time_in_seconds = settings.time_limit_s

@@ -26,11 +26,12 @@ def solve_exact(instance: Instance, backend: Backend, space: str = "merged", set
     table_time = time.perf_counter() - start
     method = "cpsat" if backend is Backend.CPSAT else f"milp-{backend.value}"
     recorded = {**settings.to_dict(), "backend": backend.value}
-    hint = None
+    hint, hint_ev = None, None
     if settings.warm_start:
         from ..search.scope import search
         h = search(instance, WARM_START_METHOD[space], space if space == "merged" else None, cost=cost)
-        hint = h.mapping if h.evaluation is not None and h.evaluation.feasible else None
+        if h.evaluation is not None and h.evaluation.feasible:
+            hint, hint_ev = h.mapping, h.evaluation
     if any(not c for c in st.covers_cl):
         layer = next(l for l, c in enumerate(st.covers_cl) if not c)
         return SolveResult(method, space, "infeasible", None, None, None, time.perf_counter() - start, 0, recorded,
@@ -42,17 +43,14 @@ def solve_exact(instance: Instance, backend: Backend, space: str = "merged", set
     model = backend_module.build(tables, st, settings, hint)
     if export is not None:
         _export(model, backend, Path(export))
-    out = backend_module.solve(tables, model, backend, settings) if backend is not Backend.CPSAT \
-        else backend_module.solve(tables, model, settings)
+    out = backend_module.solve(tables, model, backend, settings)
     status = out["status"]
     source = "solver"
     if out["mapping"] is None and hint is not None and status == "unknown":
         out["mapping"], status, source = hint, "feasible", "warm start"  # the best mapping known when time ran out
     ev = evaluate(instance, out["mapping"], cost) if out["mapping"] is not None else None
-    if hint is not None and status == "feasible" and ev is not None:
-        hint_ev = evaluate(instance, hint, cost)
-        if hint_ev.latency_s < ev.latency_s:  # the solver did not improve on its start: keep the better mapping
-            out["mapping"], ev, source = hint, hint_ev, "warm start"
+    if hint is not None and status == "feasible" and ev is not None and hint_ev.latency_s < ev.latency_s:
+        out["mapping"], ev, source = hint, hint_ev, "warm start"  # the solver did not improve on its start
     bound = out["bound_s"]
     if bound is not None and ev is not None and ev.feasible:
         bound = min(bound, ev.latency_s)  # a lower bound above a real mapping's T is solver noise
@@ -61,7 +59,7 @@ def solve_exact(instance: Instance, backend: Backend, space: str = "merged", set
             status = "feasible"  # stopped at a relative gap: not proven optimal
     stats = {"mapping_from": source, "objective_s": out["objective_s"], "solver_status": out["solver_status"], "table_time_s": table_time,
              "rounding_tolerance_s": out["rounding_tolerance_s"], "cluster_tables": len(tables.clusters),
-             "warm_start_latency_s": evaluate(instance, hint, cost).latency_s if hint else None, **out["stats"]}
+             "warm_start_latency_s": hint_ev.latency_s if hint_ev else None, **out["stats"]}
     return SolveResult(method, space, status, out["mapping"], ev, bound, time.perf_counter() - start, None, recorded, stats)
 
 

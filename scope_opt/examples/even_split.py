@@ -4,7 +4,6 @@ on all chiplets, and give each layer its fastest fitting partition."""
 
 from __future__ import annotations
 
-import math
 
 import numpy as np
 
