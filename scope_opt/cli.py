@@ -42,6 +42,9 @@ def guarded(fn: Callable) -> Callable:
         except InputError as exc:
             Console(stderr=True).print(f"[red]error[/red]: {exc}", highlight=False, soft_wrap=True, markup=True)
             raise typer.Exit(2) from None
+        except KeyboardInterrupt:
+            Console(stderr=True).print("[yellow]interrupted[/yellow]: stopped before finishing; no result was written")
+            raise typer.Exit(130) from None
     return run
 
 
@@ -134,10 +137,11 @@ def solve(instance: Path = typer.Argument(..., help="Instance TOML file."),
     """Find a mapping with a heuristic search or an exact method; the evaluator re-scores it."""
     inst = load_instance(instance)
     settings = solver_settings(time_limit, threads, seed, gap_rel, warm_start, verbose)
-    with Console(stderr=True).status(f"{method} on {inst.name} ({len(inst.network.layers)} layers, "
-                                     f"{inst.package.chiplets} chiplets)..."):
+    what = f"{method} on {inst.name} ({len(inst.network.layers)} layers, {inst.package.chiplets} chiplets)"
+    with Console(stderr=True).status(what + "...") as status:
         res = run_solve(inst, method, SolveOptions(space=space, max_mappings=max_mappings, solver=solver,
-                                                   settings=settings, export=export))
+                                                   settings=settings, export=export),
+                        progress=lambda step: status.update(f"{what}: {step}..."))
     if json_out != "-":
         print_result(res, f"{inst.name} / {method}")
     if out is not None and res.mapping is not None:
@@ -149,7 +153,7 @@ def solve(instance: Path = typer.Argument(..., help="Instance TOML file."),
 def gap(instance: Path = typer.Argument(..., help="Instance TOML file."),
         mapping: Path = typer.Argument(..., help="Mapping JSON file."),
         space: str = SpaceOpt,
-        method: str = typer.Option("cpsat", "--method", "-m", help="Exact model proving the bound: cpsat or milp."),
+        method: str = typer.Option("dp", "--method", "-m", help="Exact method proving the bound: dp (chain DP, proves the optimum), cpsat or milp."),
         solver: str = typer.Option("highs", "--solver", help="MILP solver: cbc or highs."),
         time_limit: float = TimeLimitOpt, threads: int = ThreadsOpt, seed: int = SeedOpt, gap_rel: float = GapOpt,
         warm_start: bool = WarmOpt, verbose: bool = VerboseOpt,
@@ -160,8 +164,8 @@ def gap(instance: Path = typer.Argument(..., help="Instance TOML file."),
     ev = evaluate(inst, load_mapping(mapping), cost, src=str(mapping))
     if not ev.feasible:
         raise InputError(mapping, "mapping", f"is infeasible ({ev.reason}); only a valid mapping has a gap")
-    if method not in ("cpsat", "milp"):
-        raise InputError("(arguments)", "--method", f"expected cpsat or milp, got {method!r}")
+    if method not in ("dp", "cpsat", "milp"):
+        raise InputError("(arguments)", "--method", f"expected dp, cpsat or milp, got {method!r}")
     res = run_solve(inst, method, SolveOptions(space=space, solver=solver,
                                                settings=solver_settings(time_limit, threads, seed, gap_rel, warm_start, verbose)), cost)
     bound = res.bound_s

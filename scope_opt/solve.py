@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-
 from pathlib import Path
 
 from .cost import CostModel
@@ -14,7 +14,7 @@ from .result import SolveResult
 from .space import SPACES
 
 HEURISTICS = ("scope", "segmented", "sequential")
-METHODS = (*HEURISTICS, "enumerate", "cpsat", "milp")
+METHODS = (*HEURISTICS, "enumerate", "dp", "cpsat", "milp")
 MILP_SOLVERS = ("cbc", "highs")
 
 
@@ -29,7 +29,7 @@ class SolveOptions:
 
 
 def solve(instance: Instance, method: str, options: SolveOptions = SolveOptions(),
-          cost: CostModel | None = None) -> SolveResult:
+          cost: CostModel | None = None, progress: Callable[[str], None] | None = None) -> SolveResult:
     if method not in METHODS:
         raise InputError("(arguments)", "--method", f"unknown method {method!r}; expected one of {', '.join(METHODS)}")
     if options.space not in SPACES:
@@ -42,6 +42,9 @@ def solve(instance: Instance, method: str, options: SolveOptions = SolveOptions(
     if method == "enumerate":
         from .search.enumerate import solve_enumerate
         return solve_enumerate(instance, options.space, options.max_mappings, cost)[0]
+    if method == "dp":
+        from .exact.dp import solve_dp
+        return solve_dp(instance, options.space, cost, progress)
     if method == "milp" and options.solver not in MILP_SOLVERS:
         raise InputError("(arguments)", "--solver", f"unknown MILP solver {options.solver!r}; expected cbc or highs")
     from .exact.solver import solve_exact

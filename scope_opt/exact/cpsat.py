@@ -55,7 +55,7 @@ def build(t: Tables, st: Structure, settings: SolverSettings, hint: Mapping | No
         m.Add(sum(c[2] * x[c] for c in st.inside[k]) <= t.chiplets).OnlyEnforceIf(v)
         m.Add(period[k[0]] >= int(math.floor(t.dram_s[k] / u))).OnlyEnforceIf(v)
     for k, v in x.items():
-        m.Add(period[k[0]] >= int(math.floor(t.clusters[k][0] / u))).OnlyEnforceIf(v)
+        m.Add(period[k[0]] >= int(math.floor(t.clusters[k] / u))).OnlyEnforceIf(v)
     terms, charged = [], []
     for l in range(L):
         for kind, weight, starts, var in (("seg", t.batch - 1, st.starts_seg[l], s), ("cl", 1, st.starts_cl[l], x)):
@@ -85,7 +85,7 @@ def _hint(m, t: Tables, u: float, hint: Mapping, s, x, period, cuts, charged) ->
     value = [0] * t.layers
     for seg in hint.segments:
         p = max([int(math.floor(t.dram_s[(seg.first, seg.last)] / u))] +
-                [int(math.floor(t.clusters[(c.first, c.last, c.chiplets)][0] / u)) for c in seg.clusters])
+                [int(math.floor(t.clusters[(c.first, c.last, c.chiplets)] / u)) for c in seg.clusters])
         for l in range(seg.first, seg.last):
             value[l] = p
     for l, v in enumerate(period):

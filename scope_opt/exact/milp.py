@@ -55,7 +55,7 @@ def build(t: Tables, st: Structure, settings: SolverSettings, hint: Mapping | No
             prob += pulp.lpSum(c[2] * x[c] for c in inner) <= N + big * (1 - v), f"chiplets_{k[0]}_{k[1]}"
         prob += period[k[0]] >= (t.dram_s[k] / u) * v, f"dram_{k[0]}_{k[1]}"
     for k, v in x.items():
-        prob += period[k[0]] >= (t.clusters[k][0] / u) * v, f"stage_{k[0]}_{k[1]}_{k[2]}"
+        prob += period[k[0]] >= (t.clusters[k] / u) * v, f"stage_{k[0]}_{k[1]}_{k[2]}"
     for l in range(L):
         prob += q_seg[l] >= period[l] - upper * (1 - pulp.lpSum(s[k] for k in st.starts_seg[l])), f"qseg_{l}"
         prob += q_cl[l] >= period[l] - upper * (1 - pulp.lpSum(x[k] for k in st.starts_cl[l])), f"qcl_{l}"

@@ -1,10 +1,12 @@
-"""Cost tables the exact models read, filled by the same cost functions as the evaluator.
+"""Cost tables the exact models read.
 
 T depends on a cluster's partitions only through its stage time T_c and whether it fits
 (docs/exact-models.md), so for every candidate cluster (layer range, chiplets) the table
-holds the exact minimum T_c over the partition tuples that fit, and that tuple.  The
-minimum is found by a DP along the layers; when the unconstrained optimum does not fit,
-by a label-setting DP that keeps every Pareto-optimal (time, per-chiplet weights,
+holds the exact minimum T_c over the partition tuples that fit; the tuple itself is
+rebuilt only for the clusters a solver chooses.  The tables come from the compiled
+engine (engine/clusters.py); `best_cluster` below is the plain Python reference it is
+tested against: a DP along the layers, and when the unconstrained optimum does not fit,
+a label-setting DP that keeps every Pareto-optimal (time, per-chiplet weights,
 per-chiplet largest activation) label, which is exact because weights and the largest
 activation only grow as layers are added.
 """
@@ -17,6 +19,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..cost import CostModel
+from ..engine.clusters import cluster_partitions, cluster_table
+from ..engine.layers import LayerTables, build_layer_tables
 from ..mapping import Partition
 from ..space import chiplet_choices, cluster_ranges_ok, max_segment_length
 
@@ -72,34 +76,35 @@ class Tables:
     layers: int
     chiplets: int
     batch: int
-    clusters: dict[tuple[int, int, int], tuple[float, tuple[Partition, ...]]]  # fitting clusters only
+    clusters: dict[tuple[int, int, int], float]  # least T_c of each fitting cluster (x, y, n)
     segments: list[tuple[int, int]]
     dram_s: dict[tuple[int, int], float]  # D_s / b_dram
     weights_s: float  # sum over segments of W_s / b_dram: the same for every mapping
+    layer_tables: LayerTables  # to rebuild a chosen cluster's partitions
 
     @property
     def upper_period_s(self) -> float:
         """No segment's period can exceed this (a big-M for the models)."""
-        return max([t for t, _ in self.clusters.values()] + list(self.dram_s.values()) + [0.0])
+        return max(list(self.clusters.values()) + list(self.dram_s.values()) + [0.0])
+
+    def partitions(self, x: int, y: int, n: int) -> tuple[Partition, ...]:
+        t, parts = cluster_partitions(self.layer_tables, x, y, n)
+        assert parts is not None and t == self.clusters[(x, y, n)]
+        return parts
 
 
 def build_tables(cost: CostModel, space: str) -> Tables:
     inst = cost.instance
     L, N = len(inst.network.layers), inst.package.chiplets
-    clusters = {}
-    for a in range(L):
-        for b in range(a + 1, L + 1):
-            if not cluster_ranges_ok(space, a, b):
-                continue
-            for n in chiplet_choices(space, N):
-                t, parts = best_cluster(cost, a, b, n)
-                if parts is not None:
-                    clusters[(a, b, n)] = (t, parts)
+    layer_tables = build_layer_tables(inst)
+    tab, _ = cluster_table(layer_tables, L if space == "merged" else 1, chiplet_choices(space, N))
+    clusters = {(int(a), int(b), int(n)): float(tab[a, b, n]) for a, b, n in zip(*np.nonzero(np.isfinite(tab)))
+                if cluster_ranges_ok(space, int(a), int(b))}
     segments = [(a, b) for a in range(L) for b in range(a + 1, min(L, a + max_segment_length(space, L)) + 1)]
     bw = inst.package.dram_bps
     dram = {(a, b): cost.segment_traffic(a, b)[0] / bw for a, b in segments}
     weights = sum(layer.weights for layer in inst.network.layers) * inst.package.bytes_per_element / bw
-    return Tables(space, L, N, inst.batch, clusters, segments, dram, weights)
+    return Tables(space, L, N, inst.batch, clusters, segments, dram, weights, layer_tables)
 
 
 @dataclass(frozen=True)
@@ -134,5 +139,5 @@ def mapping_from_choice(t: Tables, segments: list[tuple[int, int]], clusters: li
     segs = []
     for a, b in sorted(segments):
         inner = sorted(c for c in clusters if a <= c[0] and c[1] <= b)
-        segs.append(Segment(tuple(Cluster(x, y, n, t.clusters[(x, y, n)][1]) for x, y, n in inner)))
+        segs.append(Segment(tuple(Cluster(x, y, n, t.partitions(x, y, n)) for x, y, n in inner)))
     return Mapping(tuple(segs))

@@ -1,6 +1,9 @@
 """Scope's search as we read it (docs/search.md), and the two classic baselines built on
 the same steps: segmentation by weight balance, clustering by compute balance,
-allocation by min-max over the clusters, partitions by dynamic programming."""
+allocation by min-max over the clusters, partitions by dynamic programming.
+
+The segment step runs on the compiled tables (engine/scope_step.py); the plain Python
+step below (`engine=False`) is its reference, and the tests check they agree exactly."""
 
 from __future__ import annotations
 
@@ -128,7 +131,7 @@ class ScopeSearch:
     """One search over an instance; `space` picks which clusterings are tried."""
 
     def __init__(self, instance: Instance, space: str = "merged", window: int = 16,
-                 cost: CostModel | None = None) -> None:
+                 cost: CostModel | None = None, engine: bool = True) -> None:
         self.instance, self.space, self.window = instance, space, window
         self.cost = cost or CostModel(instance)
         self.tally = Tally()
@@ -141,6 +144,7 @@ class ScopeSearch:
         load = [l.macs + l.K * l.H * l.W for l in net.layers]
         self.load_prefix = np.concatenate([[0], np.cumsum(load)]).astype(float)
         self.segment_cache: dict[tuple[int, int], tuple[float, Segment | None]] = {}
+        self.engine = _EngineStep(instance, self.load_prefix) if engine else None
 
     # -- one segment -----------------------------------------------------------------
     def cluster_counts(self, a: int, b: int) -> Iterator[int]:
@@ -154,6 +158,9 @@ class ScopeSearch:
         allocation (each cluster with its DP partitions); keep the fastest T_s."""
         if (a, b) in self.segment_cache:
             return self.segment_cache[(a, b)]
+        if self.engine is not None:
+            best = self.segment_cache[(a, b)] = self.engine.best_segment(a, b, self.space == "segmented", self.tally)
+            return best
         best: tuple[float, Segment | None] = (INF, None)
         for p in self.cluster_counts(a, b):
             bounds = balanced_cuts(self.load_prefix, a, b, p) if p < b - a else list(range(a, b + 1))
@@ -218,8 +225,45 @@ class ScopeSearch:
         return best
 
 
+class _EngineStep:
+    """ScopeSearch.best_segment on the compiled tables, with its cluster cache."""
+
+    def __init__(self, instance: Instance, load_prefix: np.ndarray) -> None:
+        from ..engine.layers import build_layer_tables
+        from ..engine.scope_step import flatten
+        from ..engine.segments import segment_traffic_table
+        self.instance = instance
+        self.tables = build_layer_tables(instance)
+        self.flat = flatten(self.tables)
+        L, N = len(instance.network.layers), instance.package.chiplets
+        dram, weights = segment_traffic_table(instance)
+        self.dram_s, self.weights_s = dram / instance.package.dram_bps, weights / instance.package.dram_bps
+        self.wsize = np.array([layer.weights for layer in instance.network.layers], np.int64)
+        self.load_prefix = load_prefix
+        self.cache = np.full((L, L + 1, N + 1), INF)
+        self.done = np.zeros((L, L + 1), np.bool_)
+
+    def best_segment(self, a: int, b: int, segmented: bool, tally: Tally) -> tuple[float, Segment | None]:
+        from ..engine.scope_step import cluster_step, scope_segment
+        t, p, bounds, alloc, scored, filled = scope_segment(
+            self.flat, a, b, segmented, self.instance.batch, self.load_prefix, self.wsize, self.dram_s,
+            self.weights_s, self.cache, self.done)
+        tally.mappings += int(scored)
+        tally.clusters += int(filled)
+        if t == INF:
+            return INF, None
+        clusters = []
+        for c in range(p):
+            x, y, n = int(bounds[c]), int(bounds[c + 1]), int(alloc[c])
+            path = np.empty(y - x, np.int64)
+            cluster_step(self.flat, x, y, n, self.wsize, path)
+            parts = self.tables.parts[n]
+            clusters.append(Cluster(x, y, n, tuple((int(parts[j, 0]), int(parts[j, 1])) for j in path)))
+        return float(t), Segment(tuple(clusters))
+
+
 def search(instance: Instance, method: str = "scope", space: str | None = None, window: int = 16,
-           cost: CostModel | None = None) -> SolveResult:
+           cost: CostModel | None = None, engine: bool = True) -> SolveResult:
     """Run a heuristic: scope (merged unless `space` says otherwise), segmented, sequential."""
     start = time.perf_counter()
     cost = cost or CostModel(instance)
@@ -228,7 +272,7 @@ def search(instance: Instance, method: str = "scope", space: str | None = None, 
         found, tally, space = None, Tally(mappings=1), "sequential"
     else:
         space = "segmented" if method == "segmented" else (space or "merged")
-        s = ScopeSearch(instance, space, window, cost)
+        s = ScopeSearch(instance, space, window, cost, engine)
         found, mapping = s.run()
         tally = s.tally
     elapsed = time.perf_counter() - start

@@ -1,0 +1,239 @@
+"""The Scope search's segment step on the compiled tables: for one segment, every cluster
+count P with compute-balanced cuts, each cluster's partitions by the DP along its layers
+plus the memory repair, the exact min-max chiplet allocation, and the fastest T_s.
+
+This is `ScopeSearch.best_segment` (search/scope.py, the reference) statement for
+statement, with the same tie-breaking, so it returns the same segments and times; a
+property test and a recorded paper-suite test check that."""
+
+from __future__ import annotations
+
+import math
+from typing import NamedTuple
+
+import numpy as np
+from numba import njit
+
+from .layers import LayerTables
+
+INF = math.inf
+
+
+class FlatTables(NamedTuple):
+    """LayerTables as flat arrays with offsets per chiplet count n (for the kernels)."""
+
+    lt: np.ndarray
+    lt_off: np.ndarray
+    w: np.ndarray
+    act: np.ndarray
+    wa_off: np.ndarray
+    q: np.ndarray
+    layers: int
+    cap: float
+
+
+def flatten(tables: LayerTables) -> FlatTables:
+    N = tables.chiplets
+    L = tables.lt[1].shape[0]
+    lt_off = np.zeros(N + 2, np.int64)
+    wa_off = np.zeros(N + 2, np.int64)
+    q = np.zeros(N + 1, np.int64)
+    for n in range(1, N + 1):
+        q[n] = tables.parts[n].shape[0]
+        lt_off[n + 1] = lt_off[n] + tables.lt[n].size
+        wa_off[n + 1] = wa_off[n] + tables.w[n].size
+    lt = np.concatenate([tables.lt[n].ravel() for n in range(1, N + 1)])
+    w = np.concatenate([tables.w[n].ravel() for n in range(1, N + 1)])
+    act = np.concatenate([tables.act[n].ravel() for n in range(1, N + 1)])
+    return FlatTables(lt, lt_off, w, act, wa_off, q, L, tables.sram_bytes)
+
+
+@njit(cache=True, inline="always")
+def _lt(ft, n, l, i, j):
+    q = ft.q[n]
+    return ft.lt[ft.lt_off[n] + (l * (q + 1) + i) * q + j]
+
+
+@njit(cache=True, inline="always")
+def _wa(arr, ft, n, l, j, i):
+    return arr[ft.wa_off[n] + (l * ft.q[n] + j) * n + i]
+
+
+@njit(cache=True)
+def _fits(ft, n, x, path):
+    """CostModel.fits: every chiplet's weight slices plus its largest activation <= SRAM."""
+    worst = 0
+    for i in range(n):
+        ws = 0
+        am = 0
+        for l in range(x, x + path.shape[0]):
+            j = path[l - x]
+            ws += _wa(ft.w, ft, n, l, j, i)
+            am = max(am, _wa(ft.act, ft, n, l, j, i))
+        worst = max(worst, ws + am)
+    return float(worst) <= ft.cap
+
+
+@njit(cache=True)
+def _path_time(ft, n, x, path):
+    q = ft.q[n]
+    t = 0.0
+    for k in range(path.shape[0]):
+        t += _lt(ft, n, x + k, q if k == 0 else path[k - 1], path[k])
+    return t
+
+
+@njit(cache=True)
+def cluster_step(ft, x, y, n, wsize, path):
+    """Stage time of cluster [x, y) on n chiplets as the Scope search picks its
+    partitions (CostModel.partition_dp, then ClusterCosts' memory repair), writing the
+    partition indices into path; inf when the repair cannot make it fit."""
+    q = ft.q[n]
+    m = y - x
+    best = np.empty(q)
+    par = np.zeros((m, q), np.int64)
+    for j in range(q):
+        best[j] = _lt(ft, n, x, q, j)
+    nb = np.empty(q)
+    for k in range(1, m):
+        for j in range(q):
+            v = INF
+            arg = 0
+            for i in range(q):
+                c = best[i] + _lt(ft, n, x + k, i, j)
+                if i == 0 or c < v:
+                    v, arg = c, i
+            nb[j] = v
+            par[k, j] = arg
+        best[:] = nb
+    t = best[0]
+    j = 0
+    for jj in range(1, q):
+        if best[jj] < t:
+            t, j = best[jj], jj
+    for k in range(m - 1, -1, -1):
+        path[k] = j
+        j = par[k, j]
+    if _fits(ft, n, x, path[:m]):
+        return t
+    # memory repair: the layers holding most weight (stable order) take their leanest partition
+    order = np.argsort(-wsize[x:y], kind="mergesort")
+    for k in order:
+        l = x + k
+        lean, lean_v = 0, INF
+        for jj in range(q):
+            wm = 0
+            am = 0
+            for i in range(n):
+                wm = max(wm, _wa(ft.w, ft, n, l, jj, i))
+                am = max(am, _wa(ft.act, ft, n, l, jj, i))
+            v = float(wm) + float(am)
+            if v < lean_v:
+                lean, lean_v = jj, v
+        path[k] = lean
+        if _fits(ft, n, x, path[:m]):
+            return _path_time(ft, n, x, path[:m])
+    return INF
+
+
+@njit(cache=True)
+def balanced_cuts(prefix, a, b, parts):
+    """search/scope.py balanced_cuts, for parts <= b - a."""
+    total = prefix[b] - prefix[a]
+    bounds = np.empty(parts + 1, np.int64)
+    bounds[0] = a
+    last = prefix.shape[0] - 1
+    for k in range(1, parts):
+        target = prefix[a] + total * k / parts
+        i = np.searchsorted(prefix, target)
+        if i > 0 and abs(prefix[i - 1] - target) <= abs(prefix[min(i, last)] - target):
+            i -= 1
+        i = max(i, bounds[k - 1] + 1)
+        i = min(i, b - (parts - k))
+        bounds[k] = i
+    bounds[parts] = b
+    return bounds
+
+
+@njit(cache=True)
+def min_max_allocation(tables, chiplets):
+    """search/scope.py min_max_allocation on a (clusters, N) array of stage times."""
+    P, N = tables.shape
+    vals = np.empty(P * N)
+    m = 0
+    for c in range(P):
+        for n in range(N):
+            if tables[c, n] < INF:
+                vals[m] = tables[c, n]
+                m += 1
+    alloc = np.zeros(P, np.int64)
+    if m == 0:
+        return INF, alloc
+    cands = np.unique(vals[:m])
+
+    def need(tau, out):
+        total = 0
+        for c in range(P):
+            first = -1
+            for n in range(N):
+                if tables[c, n] <= tau:
+                    first = n + 1
+                    break
+            if first < 0:
+                return False
+            out[c] = first
+            total += first
+        return total <= chiplets
+
+    if not need(cands[-1], alloc):
+        return INF, alloc
+    lo, hi = 0, cands.shape[0] - 1
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if need(cands[mid], alloc):
+            hi = mid
+        else:
+            lo = mid + 1
+    need(cands[lo], alloc)
+    stage = -INF
+    for c in range(P):
+        stage = max(stage, tables[c, alloc[c] - 1])
+    return stage, alloc
+
+
+@njit(cache=True)
+def scope_segment(ft, a, b, segmented, batch, load_prefix, wsize, dram_s, weights_s, cache, done):
+    """Best T_s of segment [a, b) as the Scope search finds it.  cache[x, y, n] holds the
+    cluster step's times (done[x, y] once filled).  Returns (T_s, P, bounds, alloc,
+    schedules scored, cluster tables filled)."""
+    N = cache.shape[2] - 1
+    best_t = INF
+    best_p = 0
+    best_bounds = np.zeros(1, np.int64)
+    best_alloc = np.zeros(1, np.int64)
+    scored = 0
+    filled = 0
+    path = np.empty(b - a, np.int64)
+    lo_p = b - a if segmented else 1
+    for p in range(lo_p, min(b - a, N) + 1):
+        if p < b - a:
+            bounds = balanced_cuts(load_prefix, a, b, p)
+        else:
+            bounds = np.arange(a, b + 1)
+        tables = np.empty((p, N))
+        for c in range(p):
+            x, y = bounds[c], bounds[c + 1]
+            if not done[x, y]:
+                for n in range(1, N + 1):
+                    cache[x, y, n] = cluster_step(ft, x, y, n, wsize, path)
+                done[x, y] = True
+                filled += N
+            tables[c] = cache[x, y, 1:]
+        stage, alloc = min_max_allocation(tables, N)
+        scored += 1
+        if stage == INF:
+            continue
+        t = (batch + p - 1) * max(stage, dram_s[a, b]) + weights_s[a, b]
+        if t < best_t:
+            best_t, best_p, best_bounds, best_alloc = t, p, bounds, alloc.copy()
+    return best_t, best_p, best_bounds, best_alloc, scored, filled

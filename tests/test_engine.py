@@ -1,0 +1,186 @@
+"""The compiled table engine against its plain Python references, and the chain DP
+against every other exact method.
+
+- layer tables (times, per-chiplet weights and activations) equal CostModel exactly;
+- cluster tables equal best_cluster (the Python label DP, itself checked against brute
+  force in test_exact.py), and the rebuilt partitions fit and have that time;
+- the Scope search on the compiled step returns exactly what the Python step returns,
+  and what it returned on the paper suite before the engine existed;
+- the chain DP equals the enumerator, CP-SAT, CBC and HiGHS, and every optimum the
+  solver-scaling benchmark proved on the bundled slices."""
+
+import csv
+import json
+import math
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings, strategies as st
+
+from conftest import ROOT
+from strategies import tiny_instances
+from scope_opt.cost import CostModel
+from scope_opt.engine.chain import chain_dp
+from scope_opt.engine.clusters import cluster_partitions, cluster_table
+from scope_opt.engine.layers import build_layer_tables, reference_layer_tables
+from scope_opt.engine.segments import segment_traffic_table
+from scope_opt.errors import InputError
+from scope_opt.evaluate import evaluate
+from scope_opt.exact.dp import solve_dp
+from scope_opt.exact.settings import Backend, SolverSettings
+from scope_opt.exact.solver import solve_exact
+from scope_opt.exact.tables import best_cluster
+from scope_opt.instance import load_instance
+from scope_opt.search.enumerate import enumerate_space
+from scope_opt.search.scope import search
+
+SPACES = ["merged", "segmented", "sequential"]
+COLD = SolverSettings(time_limit_s=60, threads=1, seed=0, warm_start=False)
+
+
+def assert_layer_tables_equal(inst, ns):
+    tables, cost = build_layer_tables(inst), CostModel(inst)
+    for n in ns:
+        lt, w, act = reference_layer_tables(cost, n)
+        assert np.array_equal(lt, tables.lt[n]), n  # bit for bit: same integer counts, same divisions
+        assert np.array_equal(w, tables.w[n]) and np.array_equal(act, tables.act[n]), n
+
+
+@given(tiny_instances(max_layers=5, max_chiplets=8))
+@settings(max_examples=40, deadline=None)
+def test_layer_tables_equal_the_cost_model(inst):
+    assert_layer_tables_equal(inst, range(1, inst.package.chiplets + 1))
+
+
+@pytest.mark.parametrize("model", ["resnet18", "mobilenetv2", "vgg16", "alexnet"])
+def test_layer_tables_equal_the_cost_model_on_bundled_networks(model, tmp_path):
+    """Grouped (depthwise) convs, pools, flattening fc layers, concatenation-free residuals."""
+    p = tmp_path / "i.toml"
+    p.write_text(f'batch = 8\n[workload]\nmodel = "{ROOT / "models" / model}.yaml"\n[hardware]\nmesh = [3, 2]\n'
+                 '[space]\npartitions = ["hybrid"]\n')
+    assert_layer_tables_equal(load_instance(p), [1, 2, 5, 6])
+
+
+def test_segment_traffic_equals_the_cost_model():
+    for name in ("resnet18-head-2x2", "tiny-residual-2x2"):
+        inst = load_instance(ROOT / "instances" / "small" / f"{name}.toml")
+        cost, L = CostModel(inst), len(inst.network.layers)
+        dram, weights = segment_traffic_table(inst)
+        for a in range(L):
+            for b in range(a + 1, L + 1):
+                assert (dram[a, b], weights[a, b]) == cost.segment_traffic(a, b)
+
+
+@given(tiny_instances(max_layers=5, max_chiplets=6))
+@settings(max_examples=40, deadline=None)
+def test_cluster_table_equals_the_python_label_dp(inst):
+    """Tight SRAM sizes in the strategy make memory bind often."""
+    cost, tables = CostModel(inst), build_layer_tables(inst)
+    L, N = len(inst.network.layers), inst.package.chiplets
+    tab, _ = cluster_table(tables, L)
+    for a in range(L):
+        for b in range(a + 1, L + 1):
+            for n in range(1, N + 1):
+                t, parts = best_cluster(cost, a, b, n)
+                assert tab[a, b, n] == t
+                t2, parts2 = cluster_partitions(tables, a, b, n)
+                assert t2 == t and (parts2 is None) == (parts is None)
+                if parts2 is not None:
+                    assert cost.fits(a, parts2) and cost.cluster_time(a, parts2) == t
+
+
+def check_dp_agrees(inst, space, backends=tuple(Backend)):
+    cost = CostModel(inst)
+    en = enumerate_space(inst, space, max_mappings=10**7, cost=cost)
+    r = solve_dp(inst, space, cost)
+    if en.count == 0:
+        assert r.status == "infeasible" and r.mapping is None
+        return
+    assert r.status == "optimal" and r.gap == 0 and r.bound_s == r.latency_s
+    assert r.latency_s == en.best_latency_s  # same terms added in the same order
+    assert evaluate(inst, r.mapping, cost).latency_s == r.stats["objective_s"]
+    for backend in backends:
+        x = solve_exact(inst, backend, space, COLD, cost)
+        assert x.status == "optimal"
+        assert r.latency_s == pytest.approx(x.latency_s, abs=x.stats["rounding_tolerance_s"] + 1e-9 * r.latency_s)
+
+
+@given(tiny_instances(max_layers=4, max_chiplets=8), st.sampled_from(SPACES))
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+def test_dp_agrees_with_enumerator_cpsat_cbc_highs(inst, space):
+    check_dp_agrees(inst, space)
+
+
+@given(tiny_instances(max_layers=6, max_chiplets=6), st.sampled_from(SPACES))
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+def test_dp_agrees_with_enumerator_on_deeper_chains(inst, space):
+    check_dp_agrees(inst, space, backends=())
+
+
+@pytest.mark.parametrize("name", ["tiny-chain4-2x1", "tiny-chain6-2x2", "tiny-residual-2x2", "tiny-chain4-4x1-hybrid",
+                                  "resnet18-head-2x2"])
+def test_dp_agrees_on_bundled_small_instances(name):
+    inst = load_instance(ROOT / "instances" / "small" / f"{name}.toml")
+    for space in SPACES:
+        check_dp_agrees(inst, space, backends=(Backend.CPSAT,))
+
+
+def test_dp_equals_the_optima_proven_by_cpsat_and_highs_on_the_scaling_slices():
+    """results/solver-scaling.csv records what CP-SAT, HiGHS and CBC proved (120 s runs)."""
+    rows = [r for r in csv.DictReader(open(ROOT / "results" / "solver-scaling.csv")) if r["status"] == "optimal"]
+    assert len(rows) >= 15
+    done = {}
+    for r in rows:
+        file = ROOT / "instances" / "scaling" / (r["instance"].replace("[", "-").replace(":", "-").replace("]", "") + ".toml")
+        if file not in done:
+            done[file] = solve_dp(load_instance(file), "merged").latency_s
+        assert done[file] == pytest.approx(float(r["latency_s"]), rel=1e-9), (file.name, r["solver"])
+
+
+@given(tiny_instances(max_layers=5, max_chiplets=8), st.sampled_from(["scope", "segmented"]))
+@settings(max_examples=40, deadline=None)
+def test_compiled_scope_step_equals_the_python_step(inst, method):
+    fast, slow = search(inst, method), search(inst, method, engine=False)
+    assert (fast.mapping is None) == (slow.mapping is None)
+    if fast.mapping is not None:
+        assert fast.mapping == slow.mapping and fast.latency_s == slow.latency_s
+    assert fast.mappings_scored == slow.mappings_scored and fast.stats == slow.stats
+
+
+def test_scope_search_unchanged_on_the_paper_suite():
+    """tests/data/scope_paper_reference.json was recorded with the Python step before the
+    compiled engine replaced it: same mappings, same T, same effort counters."""
+    ref = json.loads((ROOT / "tests" / "data" / "scope_paper_reference.json").read_text())
+    for key, rec in ref.items():
+        name, method = key.split("/")
+        res = search(load_instance(ROOT / "instances" / "paper" / f"{name}.toml"), method)
+        feasible = res.evaluation is not None and res.evaluation.feasible
+        assert feasible == rec["feasible"], key
+        assert (res.latency_s if feasible else None) == rec["latency_s"], key
+        assert (res.mapping.to_dict() if res.mapping else None) == rec["mapping"], key
+        assert res.mappings_scored == rec["mappings_scored"] and res.stats == rec["stats"], key
+
+
+def test_dp_on_a_full_network_beats_or_equals_every_heuristic():
+    inst = load_instance(ROOT / "instances" / "paper" / "resnet50-simba-4x4.toml")
+    opt = {space: solve_dp(inst, space) for space in SPACES}
+    assert all(r.status == "optimal" for r in opt.values())
+    assert opt["merged"].latency_s <= opt["segmented"].latency_s <= opt["sequential"].latency_s
+    assert opt["merged"].latency_s <= search(inst, "scope").latency_s
+    assert opt["segmented"].latency_s <= search(inst, "segmented").latency_s
+    # the layer-sequential baseline picks each layer's fastest fitting partition: that is the optimum
+    assert opt["sequential"].latency_s == search(inst, "sequential").latency_s
+
+
+def test_dp_refuses_what_does_not_fit_in_memory_with_the_size_and_the_fix():
+    inst = load_instance(ROOT / "instances" / "paper" / "resnet50-simba-4x4.toml")
+    with pytest.raises(InputError) as err:
+        chain_dp(inst, memory_limit=10**6)
+    msg = str(err.value)
+    assert "GiB" in msg and "workload.layers" in msg and "56 layers on 16 chiplets" in msg
+
+
+def test_dp_reports_infeasible_when_nothing_fits():
+    inst = load_instance(ROOT / "instances" / "paper" / "vgg16-simba-4x4.toml")
+    r = solve_dp(inst, "merged")
+    assert r.status == "infeasible" and r.mapping is None and r.bound_s is None and math.isinf(r.latency_s)
