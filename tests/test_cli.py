@@ -42,3 +42,34 @@ def test_enumerator_refuses_large_spaces():
     res = subprocess.run([sys.executable, "-m", "scope_opt.cli", "solve", INST, "-m", "enumerate", "--max-mappings", "1000"],
                          capture_output=True, text=True)
     assert res.returncode == 2 and "877419" in res.stderr and "--max-mappings" in res.stderr
+
+
+def test_solve_dp_and_gap_through_the_dp(tmp_path):
+    """--method dp proves the optimum (bound = T, gap 0), and `gap` uses it by default."""
+    res = {}
+    for space in ("merged", "segmented", "sequential"):
+        run("solve", INST, "--method", "dp", "--space", space, "--json", tmp_path / f"{space}.json")
+        res[space] = json.loads((tmp_path / f"{space}.json").read_text())
+        assert res[space]["status"] == "optimal" and res[space]["gap"] == 0
+        assert res[space]["bound_s"] == res[space]["latency_s"]
+    enum = json.loads(run("solve", INST, "--method", "enumerate", "--json", "-").stdout)
+    assert res["merged"]["latency_s"] == enum["latency_s"]
+    run("solve", INST, "--method", "segmented", "--out", tmp_path / "seg.map.json")
+    g = json.loads(run("gap", INST, tmp_path / "seg.map.json", "--json", "-").stdout)
+    assert g["proof"] == "optimal" and g["solver"]["method"] == "dp"
+    assert g["optimum_s"] == res["merged"]["latency_s"]
+    assert g["gap"] == (g["latency_s"] - g["optimum_s"]) / g["latency_s"]
+
+
+def test_ctrl_c_exits_130_and_says_so(tmp_path):
+    """An interrupt is never reported as a finished solve: exit 130, no JSON written."""
+    import signal
+    import time
+    out = tmp_path / "r.json"
+    proc = subprocess.Popen([sys.executable, "-m", "scope_opt.cli", "solve", ROOT / "instances" / "paper" / "mobilenetv2-simba-8x8.toml",
+                             "--method", "dp", "--json", out], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    time.sleep(3.0)  # past the imports, inside the DP (about 7 s on this instance)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, err
+    assert "interrupted" in err and "Traceback" not in err and not out.exists()

@@ -15,7 +15,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from numba import njit
+from numba import njit, prange
 
 from .layers import LayerTables
 
@@ -188,15 +188,17 @@ def _label_pass(lt, w, act, cap, x, last, row, target):
     return path, peak
 
 
-@njit(cache=True)
+@njit(cache=True, parallel=True)
 def _tab_for_n(lt, w, act, cap, max_len, out):
-    """out[x, y] for every first layer x, clusters of at most max_len layers."""
+    """out[x, y] for every first layer x, clusters of at most max_len layers; the passes
+    are independent, so they run in parallel, early and late first layers paired."""
     L = lt.shape[0]
-    peak = 0
-    for x in range(L):
+    peaks = np.zeros(L, np.int64)
+    for i in prange(L):
+        x = i // 2 if i % 2 == 0 else L - 1 - i // 2
         _, p = _label_pass(lt, w, act, cap, x, min(L, x + max_len), out[x], -1)
-        peak = max(peak, p)
-    return peak
+        peaks[x] = p
+    return peaks.max()
 
 
 def cluster_table(tables: LayerTables, max_len: int, chiplets: range | None = None) -> tuple[np.ndarray, int]:

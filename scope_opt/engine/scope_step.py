@@ -30,6 +30,9 @@ class FlatTables(NamedTuple):
     q: np.ndarray
     layers: int
     cap: float
+    least_w: np.ndarray  # [n, l]: least total weight bytes over layer l's partitions on n chiplets
+    least_a: np.ndarray  # [n, l]: least total activation bytes, likewise
+    lean: np.ndarray  # [n, l]: the partition with the least (largest weight slice + largest activation)
 
 
 def flatten(tables: LayerTables) -> FlatTables:
@@ -45,7 +48,15 @@ def flatten(tables: LayerTables) -> FlatTables:
     lt = np.concatenate([tables.lt[n].ravel() for n in range(1, N + 1)])
     w = np.concatenate([tables.w[n].ravel() for n in range(1, N + 1)])
     act = np.concatenate([tables.act[n].ravel() for n in range(1, N + 1)])
-    return FlatTables(lt, lt_off, w, act, wa_off, q, L, tables.sram_bytes)
+    least_w = np.zeros((N + 1, L), np.int64)
+    least_a = np.zeros((N + 1, L), np.int64)
+    lean = np.zeros((N + 1, L), np.int64)
+    for n in range(1, N + 1):
+        least_w[n] = tables.w[n].sum(axis=2).min(axis=1)
+        least_a[n] = tables.act[n].sum(axis=2).min(axis=1)
+        # ClusterCosts' key: float(max weight slice) + float(max activation), first minimum
+        lean[n] = np.argmin(tables.w[n].max(axis=2).astype(float) + tables.act[n].max(axis=2).astype(float), axis=1)
+    return FlatTables(lt, lt_off, w, act, wa_off, q, L, tables.sram_bytes, least_w, least_a, lean)
 
 
 @njit(cache=True, inline="always")
@@ -60,18 +71,36 @@ def _wa(arr, ft, n, l, j, i):
 
 
 @njit(cache=True)
-def _fits(ft, n, x, path):
-    """CostModel.fits: every chiplet's weight slices plus its largest activation <= SRAM."""
+def _memory(ft, n, x, path, W, A):
+    """Per chiplet: weight slices summed (W) and largest activation (A) of the cluster."""
+    W[:n] = 0
+    A[:n] = 0
+    for k in range(path.shape[0]):
+        base = ft.wa_off[n] + ((x + k) * ft.q[n] + path[k]) * n
+        for i in range(n):
+            W[i] += ft.w[base + i]
+            A[i] = max(A[i], ft.act[base + i])
+
+
+@njit(cache=True, inline="always")
+def _fit(ft, n, W, A):
+    """CostModel.fits: every chiplet's weights plus its largest activation <= SRAM."""
     worst = 0
     for i in range(n):
-        ws = 0
-        am = 0
-        for l in range(x, x + path.shape[0]):
-            j = path[l - x]
-            ws += _wa(ft.w, ft, n, l, j, i)
-            am = max(am, _wa(ft.act, ft, n, l, j, i))
-        worst = max(worst, ws + am)
+        worst = max(worst, W[i] + A[i])
     return float(worst) <= ft.cap
+
+
+@njit(cache=True)
+def _cannot_fit(ft, n, x, y):
+    """A necessary condition: some chiplet holds at least the average over the n chiplets
+    of the least total weights plus the least total activation of any one layer."""
+    total_w = 0
+    most_a = 0
+    for l in range(x, y):
+        total_w += ft.least_w[n, l]
+        most_a = max(most_a, ft.least_a[n, l])
+    return float(total_w + most_a) > n * ft.cap
 
 
 @njit(cache=True)
@@ -84,10 +113,13 @@ def _path_time(ft, n, x, path):
 
 
 @njit(cache=True)
-def cluster_step(ft, x, y, n, wsize, path):
+def cluster_step(ft, x, y, n, wsize, path, W, A):
     """Stage time of cluster [x, y) on n chiplets as the Scope search picks its
     partitions (CostModel.partition_dp, then ClusterCosts' memory repair), writing the
-    partition indices into path; inf when the repair cannot make it fit."""
+    partition indices into path; inf when the repair cannot make it fit.  W and A are
+    scratch vectors of at least n entries."""
+    if _cannot_fit(ft, n, x, y):
+        return INF  # no partition tuple fits, so neither the DP's nor any repaired one
     q = ft.q[n]
     m = y - x
     best = np.empty(q)
@@ -114,24 +146,29 @@ def cluster_step(ft, x, y, n, wsize, path):
     for k in range(m - 1, -1, -1):
         path[k] = j
         j = par[k, j]
-    if _fits(ft, n, x, path[:m]):
+    _memory(ft, n, x, path[:m], W, A)
+    if _fit(ft, n, W, A):
         return t
-    # memory repair: the layers holding most weight (stable order) take their leanest partition
+    # memory repair: the layers holding most weight (stable order) take their leanest
+    # partition, one at a time, until the cluster fits; W and A are updated in place
     order = np.argsort(-wsize[x:y], kind="mergesort")
     for k in order:
         l = x + k
-        lean, lean_v = 0, INF
-        for jj in range(q):
-            wm = 0
-            am = 0
-            for i in range(n):
-                wm = max(wm, _wa(ft.w, ft, n, l, jj, i))
-                am = max(am, _wa(ft.act, ft, n, l, jj, i))
-            v = float(wm) + float(am)
-            if v < lean_v:
-                lean, lean_v = jj, v
+        lean = ft.lean[n, l]
+        old = path[k]
         path[k] = lean
-        if _fits(ft, n, x, path[:m]):
+        if old != lean:
+            stale = False
+            for i in range(n):
+                W[i] += _wa(ft.w, ft, n, l, lean, i) - _wa(ft.w, ft, n, l, old, i)
+                a_new = _wa(ft.act, ft, n, l, lean, i)
+                if a_new >= A[i]:
+                    A[i] = a_new
+                elif _wa(ft.act, ft, n, l, old, i) == A[i]:
+                    stale = True  # the old partition held this chiplet's largest activation
+            if stale:
+                _memory(ft, n, x, path[:m], W, A)
+        if _fit(ft, n, W, A):
             return _path_time(ft, n, x, path[:m])
     return INF
 
@@ -157,15 +194,24 @@ def balanced_cuts(prefix, a, b, parts):
 
 @njit(cache=True)
 def min_max_allocation(tables, chiplets):
-    """search/scope.py min_max_allocation on a (clusters, N) array of stage times."""
+    """search/scope.py min_max_allocation on a (clusters, N) array of stage times: the
+    least candidate stage time tau that the clusters meet with at most `chiplets`
+    chiplets, each taking the fewest chiplets n with tables[c, n - 1] <= tau (found by
+    bisection on the running minimum, which is non-increasing)."""
     P, N = tables.shape
+    run = np.empty((P, N))
     vals = np.empty(P * N)
     m = 0
     for c in range(P):
+        cur = INF
         for n in range(N):
-            if tables[c, n] < INF:
-                vals[m] = tables[c, n]
+            v = tables[c, n]
+            if v < INF:
+                vals[m] = v
                 m += 1
+            if v < cur:
+                cur = v
+            run[c, n] = cur
     alloc = np.zeros(P, np.int64)
     if m == 0:
         return INF, alloc
@@ -174,15 +220,17 @@ def min_max_allocation(tables, chiplets):
     def need(tau, out):
         total = 0
         for c in range(P):
-            first = -1
-            for n in range(N):
-                if tables[c, n] <= tau:
-                    first = n + 1
-                    break
-            if first < 0:
+            if run[c, N - 1] > tau:
                 return False
-            out[c] = first
-            total += first
+            lo, hi = 0, N - 1  # first n with run[c, n] <= tau
+            while lo < hi:
+                mid = (lo + hi) // 2
+                if run[c, mid] <= tau:
+                    hi = mid
+                else:
+                    lo = mid + 1
+            out[c] = lo + 1
+            total += lo + 1
         return total <= chiplets
 
     if not need(cands[-1], alloc):
@@ -214,6 +262,8 @@ def scope_segment(ft, a, b, segmented, batch, load_prefix, wsize, dram_s, weight
     scored = 0
     filled = 0
     path = np.empty(b - a, np.int64)
+    W = np.empty(N, np.int64)
+    A = np.empty(N, np.int64)
     lo_p = b - a if segmented else 1
     for p in range(lo_p, min(b - a, N) + 1):
         if p < b - a:
@@ -225,7 +275,7 @@ def scope_segment(ft, a, b, segmented, batch, load_prefix, wsize, dram_s, weight
             x, y = bounds[c], bounds[c + 1]
             if not done[x, y]:
                 for n in range(1, N + 1):
-                    cache[x, y, n] = cluster_step(ft, x, y, n, wsize, path)
+                    cache[x, y, n] = cluster_step(ft, x, y, n, wsize, path, W, A)
                 done[x, y] = True
                 filled += N
             tables[c] = cache[x, y, 1:]

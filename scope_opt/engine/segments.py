@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from numba import njit
+from numba import njit, prange
 
 from ..instance import Instance
 
@@ -114,13 +114,15 @@ def segment_pipelines(tabm, a, max_p, max_y, G):
     return y_end
 
 
-@njit(cache=True)
+@njit(cache=True, parallel=True)
 def best_segments(tabm, dram_s, weights_s, batch, max_p, f, fp):
-    """f[a, b] = least T_s of segment [a, b) over every cluster count P (fp: that P)."""
+    """f[a, b] = least T_s of segment [a, b) over every cluster count P (fp: that P).
+    Segment starts are independent, so they run in parallel; each writes its own row."""
     L = tabm.shape[0]
     N = tabm.shape[2] - 1
-    G = np.empty((max_p + 1, L + 1, N + 1))
-    for a in range(L):
+    for i in prange(L):
+        a = i // 2 if i % 2 == 0 else L - 1 - i // 2  # early starts cost most: pair them with late ones
+        G = np.empty((max_p + 1, L + 1, N + 1))
         y_end = segment_pipelines(tabm, a, max_p, L, G)
         for b in range(a + 1, y_end + 1):
             for p in range(1, max_p + 1):

@@ -255,8 +255,8 @@ class _EngineStep:
         clusters = []
         for c in range(p):
             x, y, n = int(bounds[c]), int(bounds[c + 1]), int(alloc[c])
-            path = np.empty(y - x, np.int64)
-            cluster_step(self.flat, x, y, n, self.wsize, path)
+            path, scratch = np.empty(y - x, np.int64), np.empty((2, n), np.int64)
+            cluster_step(self.flat, x, y, n, self.wsize, path, scratch[0], scratch[1])
             parts = self.tables.parts[n]
             clusters.append(Cluster(x, y, n, tuple((int(parts[j, 0]), int(parts[j, 1])) for j in path)))
         return float(t), Segment(tuple(clusters))
