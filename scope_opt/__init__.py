@@ -1,2 +1,2 @@
 """scope-opt: exact and heuristic mapping of NNs onto MCM accelerators."""
-__version__ = "0.1.0"
+__version__ = "0.2.0"

@@ -18,6 +18,7 @@ import numpy as np
 from . import __version__
 from .constructors import unfit_layers
 from .cost import CostModel
+from .engine.chain import MEMORY_LIMIT_BYTES, dp_memory_bytes
 from .errors import InputError
 from .evaluate import evaluate
 from .exact.settings import SolverSettings
@@ -28,7 +29,7 @@ from .solve import SolveOptions, solve
 from .space import StructuralSpace
 
 HEURISTIC_METHODS = ("scope", "segmented", "sequential")
-EXACT_METHODS = ("enumerate", "cpsat", "milp-highs", "milp-cbc")
+EXACT_METHODS = ("enumerate", "dp", "cpsat", "milp-highs", "milp-cbc")
 EXACT_MAX_LAYERS, EXACT_MAX_CHIPLETS = 24, 36  # beyond these the exact models are skipped (tables grow as L^2 N)
 
 
@@ -84,6 +85,8 @@ def methods_for(instance: Instance, settings: BenchSettings) -> list[str]:
     out = list(HEURISTIC_METHODS) + ([f"user:{settings.heuristic}"] if settings.heuristic else [])
     if StructuralSpace.build(instance, "merged").size <= settings.max_mappings:
         out.append("enumerate")
+    if dp_memory_bytes(len(instance.network.layers), instance.package.chiplets) <= MEMORY_LIMIT_BYTES:
+        out.append("dp")
     if len(instance.network.layers) <= EXACT_MAX_LAYERS and instance.package.chiplets <= EXACT_MAX_CHIPLETS:
         out += ["cpsat", "milp-highs", "milp-cbc"]
     return out
@@ -132,9 +135,9 @@ def run_suite(suite: str, root: Path, out_root: Path, settings: BenchSettings,
                     np.save(entry.with_suffix(".npy"), lat)
                 unfit = unfit_layers(inst, cost)
                 row = {"instance": inst.name,
-                       "note": "; ".join(f"layer {l} ({inst.network.layers[l].name}) needs {b} B per chiplet even alone "
-                                         f"on all {inst.package.chiplets} chiplets (SRAM {int(inst.package.sram_bytes)} B)"
-                                         for l, b in unfit), "file": str(path.relative_to(root) if path.is_relative_to(root) else path),
+                       "note": "; ".join(f"layer {l} ({inst.network.layers[l].name}) needs {b} B of activations per "
+                                         f"chiplet on any chiplet count, leaving no room for a weight tile "
+                                         f"(SRAM {int(inst.package.sram_bytes)} B)" for l, b in unfit), "file": str(path.relative_to(root) if path.is_relative_to(root) else path),
                        "network": inst.network.name, "layers": len(inst.network.layers),
                        "chiplets": inst.package.chiplets, "mesh": f"{inst.package.mesh[0]}x{inst.package.mesh[1]}",
                        "batch": inst.batch, "macs": inst.network.macs,

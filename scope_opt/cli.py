@@ -14,7 +14,7 @@ from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
 
-from .constructors import unfit_layers
+from .constructors import tiled_layers, unfit_layers
 from .cost import CostModel
 from .errors import InputError
 from .evaluate import evaluate
@@ -26,7 +26,7 @@ from .report import big, show_evaluation, show_instance, si
 from .result import SolveResult
 from .solve import METHODS, SolveOptions
 from .solve import solve as run_solve
-from .space import SPACES, FeasibleParts, StructuralSpace, count_mappings, wilson
+from .space import SPACES, FeasibleParts, StructuralSpace, wilson
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="Map neural networks onto multi-chip-module accelerators: evaluate, search, solve exactly.")
@@ -71,15 +71,19 @@ def show(instance: Path = typer.Argument(..., help="Instance TOML file."),
          json_out: Optional[str] = JsonOpt) -> None:
     """Summarise an instance: its network's layers, MACs and weights, and the package."""
     inst = load_instance(instance)
-    unfit = unfit_layers(inst)
+    cost = CostModel(inst)
+    unfit, tiled = unfit_layers(inst, cost), tiled_layers(inst, cost)
     if json_out != "-":
-        show_instance(console, inst, unfit, all_layers)
+        show_instance(console, inst, unfit, all_layers, tiled)
     net = inst.network
     write_json(json_out, {
         "instance": inst.name, "network": net.name, "layers": len(net.layers), "macs": net.macs,
         "weight_bytes": net.weights * inst.package.bytes_per_element, "chiplets": inst.package.chiplets,
         "batch": inst.batch, "feasible": not unfit,
-        "unfit_layers": [{"layer": l, "name": net.layers[l].name, "bytes": b} for l, b in unfit]})
+        "unfit_layers": [{"layer": l, "name": net.layers[l].name, "bytes": b} for l, b in unfit],
+        "tiled_layers": [{"layer": t.layer, "name": net.layers[t.layer].name, "chiplets": t.chiplets,
+                          "partition": list(t.partition), "passes": t.passes, "segment_time_s": t.segment_time_s}
+                         for t in tiled]})
 
 
 @command("evaluate")
@@ -235,7 +239,7 @@ def space_cmd(instance: Path = typer.Argument(..., help="Instance TOML file."),
         row = {"space": sp, "structural": structural, "valid": None, "valid_method": None}
         fp = FeasibleParts(cost)
         if fp.checks_needed(inst, sp) <= 200_000:
-            row["valid"] = count_mappings(inst, sp, lambda a, b, n: len(fp.get(a, b, n)))
+            row["valid"] = fp.ways(inst, sp)
             row["valid_method"] = "exact"
         elif samples:
             _, values = sample_latencies(inst, sp, samples, seed, cost)

@@ -69,6 +69,9 @@ class CostModel:
         self.weight_bytes = lru_cache(maxsize=None)(self._weight_bytes)
         self.act_bytes = lru_cache(maxsize=None)(self._act_bytes)
         self.segment_traffic = lru_cache(maxsize=None)(self._segment_traffic)
+        self.segment_traffic_split = lru_cache(maxsize=None)(self._segment_traffic_split)
+        self.passes = lru_cache(maxsize=None)(self._passes)
+        self.single_segment_time = lru_cache(maxsize=None)(self._single_segment_time)
 
     # -- one layer -------------------------------------------------------------------
     def _blocks(self, l: int, part: Partition) -> Blocks:
@@ -191,9 +194,10 @@ class CostModel:
         return float(self.cluster_memory(first, parts).max()) <= self.pkg.sram_bytes
 
     # -- one segment -----------------------------------------------------------------
-    def _segment_traffic(self, first: int, last: int) -> tuple[int, int]:
-        """(D_s, W_s) in bytes: DRAM reads of tensors made outside the segment plus writes of
-        tensors a later segment reads (and the network output), each once; weight bytes."""
+    def _segment_traffic_split(self, first: int, last: int) -> tuple[int, int, int]:
+        """(D_in, D_out, W_s) in bytes: DRAM reads of tensors made outside the segment, and
+        writes of tensors a later segment reads (and the network output), each once per
+        sample; the segment's weight bytes."""
         net = self.net
         inside = range(first, last)
         def made_inside(t: str) -> bool:
@@ -203,12 +207,44 @@ class CostModel:
         read = {t for l in inside for t in net.reads(l) if not made_inside(t)}
         written = {net.layers[l].name for l in inside
                    if l == len(net.layers) - 1 or any(c >= last for c in net.consumers.get(net.layers[l].name, ()))}
-        d = sum(net.shape(t).elements for t in read | written) * self.e
+        d_in = sum(net.shape(t).elements for t in read) * self.e
+        d_out = sum(net.shape(t).elements for t in written) * self.e
         w = sum(net.layers[l].weights for l in inside) * self.e
-        return d, w
+        return d_in, d_out, w
+
+    def _segment_traffic(self, first: int, last: int) -> tuple[int, int]:
+        """(D_s, W_s) in bytes; D_s = D_in + D_out (a tensor is read or written, never both)."""
+        d_in, d_out, w = self.segment_traffic_split(first, last)
+        return d_in + d_out, w
 
     def segment_time(self, first: int, last: int, stage_max_s: float, clusters: int) -> float:
         """T_s = (B + P_s - 1) * max(max_c T_c, D_s / b_dram) + W_s / b_dram."""
         d, w = self.segment_traffic(first, last)
         period = max(stage_max_s, d / self.pkg.dram_bps)
         return (self.instance.batch + clusters - 1) * period + w / self.pkg.dram_bps
+
+    # -- a one-layer segment, with weight tiling -------------------------------------------
+    def _passes(self, l: int, part: Partition) -> int | None:
+        """Weight-tiling passes t of layer l alone in its segment: chiplet i holds at most
+        M - a_i bytes of weights at a time, so it needs ceil(w_i / (M - a_i)) passes;
+        t = the largest (1 when the weights fit).  None when some chiplet's activations
+        alone leave no room for its weights (a_i >= M with w_i > 0, or a_i > M)."""
+        cap = math.floor(self.pkg.sram_bytes)  # byte counts are integers: w + a <= M iff w + a <= floor(M)
+        w, a = self.weight_bytes(l, part), self.act_bytes(l, part)
+        room = cap - a
+        if np.any(room < 0) or np.any((room == 0) & (w > 0)):
+            return None
+        need = np.where(w > 0, -(-w // np.maximum(room, 1)), 1)
+        return max(1, int(need.max()))
+
+    def _single_segment_time(self, l: int, part: Partition) -> float:
+        """T_s of the one-layer segment [l, l+1) with partition `part` and t weight passes:
+        B * max(t_comp, t * t_nop, (t * D_in + D_out) / b_dram) + W_s / b_dram; inf when
+        it cannot be tiled.  With t = 1 this is segment_time's value, bit for bit."""
+        t = self.passes(l, part)
+        if t is None:
+            return math.inf
+        d_in, d_out, w = self.segment_traffic_split(l, l + 1)
+        bw = self.pkg.dram_bps
+        return self.instance.batch * max(self.compute_s(l, part), t * self.nop_s(l, part, None),
+                                         (t * d_in + d_out) / bw) + w / bw

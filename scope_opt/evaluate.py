@@ -36,9 +36,10 @@ class ClusterReport:
     stage_s: float
     compute_s: float  # sum over layers of the slowest chiplet's compute
     nop_s: float
-    memory_bytes: int  # the largest over the cluster's chiplets
-    fits: bool
+    memory_bytes: int  # the largest over the cluster's chiplets (weights held whole)
+    fits: bool  # mappable: resident, or tiled when the cluster is a one-layer segment
     layers: tuple[LayerReport, ...]
+    passes: int = 1  # weight-tiling passes of a one-layer segment (1: weights resident)
 
 
 @dataclass(frozen=True)
@@ -48,11 +49,12 @@ class SegmentReport:
     last: int
     clusters: int
     stage_max_s: float
-    dram_bytes: int  # D_s per sample
+    dram_bytes: int  # DRAM bytes per sample: D_s, or t * D_in + D_out when tiled
     weight_bytes: int  # W_s
-    dram_s: float  # D_s / b_dram
+    dram_s: float  # dram_bytes / b_dram
     period_s: float
     time_s: float
+    passes: int = 1  # weight-tiling passes t of a one-layer segment
 
 
 @dataclass(frozen=True)
@@ -116,6 +118,9 @@ def evaluate(instance: Instance, mapping: Mapping, cost: CostModel | None = None
     for si, seg in enumerate(mapping.segments):
         offset = 0
         stage_max = 0.0
+        single = seg.last - seg.first == 1  # a one-layer segment may tile its weights
+        passes = cost.passes(seg.first, seg.clusters[0].partitions[0]) if single else 1
+        reps = passes or 1  # the input is read, received and stored once per pass
         for c in seg.clusters:
             layers = []
             place = walk[offset:offset + c.chiplets]
@@ -126,30 +131,39 @@ def evaluate(instance: Instance, mapping: Mapping, cost: CostModel | None = None
                 rec = cost.received(l, p, prev if cost.owns_from_previous(l) else None)
                 layers.append(LayerReport(l, net.layers[l].name, p, cost.compute_s(l, p), cost.nop_s(l, p, prev),
                                           cost.layer_time(l, p, prev), int(rec.max())))
-                sram += float((cost.weight_bytes(l, p) + cost.act_bytes(l, p) + rec).sum())
+                sram += float((cost.weight_bytes(l, p) + reps * (cost.needed_bytes(l, p) + rec)
+                               + cost.act_bytes(l, p) - cost.needed_bytes(l, p)).sum())
                 for t, by in cost.received_by_tensor(l, p, prev if cost.owns_from_previous(l) else None):
                     src_l = net.producer(t)
                     if src_l is not None and where[src_l][0] == si:
                         hops = np.array([mean_hops(place[i], where[src_l][1], pkg.mesh) for i in range(c.chiplets)])
                     else:
                         hops = np.array([dram_hops(place[i], pkg.mesh) for i in range(c.chiplets)])
-                    nop += float((by * hops).sum())
+                    nop += reps * float((by * hops).sum())
             mem = cost.cluster_memory(c.first, c.partitions)
-            fits = float(mem.max()) <= pkg.sram_bytes
+            fits = float(mem.max()) <= pkg.sram_bytes or (single and passes is not None)
             if not fits and reason is None:
                 worst = int(np.argmax(mem))
                 reason = (f"cluster of layers [{c.first}, {c.last}) needs {int(mem[worst])} bytes on chiplet {worst} "
-                          f"but each chiplet has {int(pkg.sram_bytes)} bytes of SRAM")
+                          f"but each chiplet has {int(pkg.sram_bytes)} bytes of SRAM"
+                          + ("; its activations alone leave no room for a weight tile" if single else ""))
             stage = sum(x.time_s for x in layers)
             stage_max = max(stage_max, stage)
             cl_reports.append(ClusterReport(si, c.first, c.last, c.chiplets, tuple(place), stage,
                                             sum(x.compute_s for x in layers), sum(x.nop_s for x in layers),
-                                            int(mem.max()), fits, tuple(layers)))
-        d, w = cost.segment_traffic(seg.first, seg.last)
-        t = cost.segment_time(seg.first, seg.last, stage_max, len(seg.clusters))
+                                            int(mem.max()), fits, tuple(layers), reps))
+        d_in, d_out, w = cost.segment_traffic_split(seg.first, seg.last)
+        d = reps * d_in + d_out
+        if single:
+            t = cost.single_segment_time(seg.first, seg.clusters[0].partitions[0])
+            c0 = cl_reports[-1]
+            period = max(c0.compute_s, reps * c0.nop_s, d / pkg.dram_bps)
+        else:
+            t = cost.segment_time(seg.first, seg.last, stage_max, len(seg.clusters))
+            period = max(stage_max, d / pkg.dram_bps)
         total += t
         seg_reports.append(SegmentReport(si, seg.first, seg.last, len(seg.clusters), stage_max, d, w,
-                                         d / pkg.dram_bps, max(stage_max, d / pkg.dram_bps), t))
+                                         d / pkg.dram_bps, period, t, reps))
     en = pkg.energy
     dram_bytes = sum(s.weight_bytes for s in seg_reports) / instance.batch + sum(s.dram_bytes for s in seg_reports)
     energy = EnergyReport(net.macs * en.mac_pj * 1e-12, sram * en.sram_pj_per_byte * 1e-12,
@@ -166,6 +180,9 @@ def latency(instance: Instance, mapping: Mapping, cost: CostModel | None = None)
     cost = cost or CostModel(instance)
     total = 0.0
     for seg in mapping.segments:
+        if seg.last - seg.first == 1:  # one layer: weight tiling allowed
+            total += cost.single_segment_time(seg.first, seg.clusters[0].partitions[0])
+            continue
         stage_max = 0.0
         for c in seg.clusters:
             if not cost.fits(c.first, c.partitions):

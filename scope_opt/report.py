@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from .evaluate import Evaluation
@@ -26,7 +27,8 @@ def big(n: int) -> str:
     return digits if len(digits) <= 15 else f"{digits[0]}.{digits[1:4]}e{len(digits) - 1}"
 
 
-def show_instance(console: Console, instance: Instance, unfit: list[tuple[int, int]], all_layers: bool) -> None:
+def show_instance(console: Console, instance: Instance, unfit: list[tuple[int, int]], all_layers: bool,
+                  tiled: list | None = None) -> None:
     net, pkg = instance.network, instance.package
     e = pkg.bytes_per_element
     table = Table(title=f"{instance.name}: {net.name}, {len(net.layers)} layers")
@@ -50,25 +52,31 @@ def show_instance(console: Console, instance: Instance, unfit: list[tuple[int, i
                   f"({si(pkg.sram_bytes * pkg.chiplets)}B in all), NoP {pkg.nop_gbps:g} GB/s/chiplet, DRAM {pkg.dram_gbps:g} GB/s, "
                   f"{e} B/element")
     console.print(f"Batch {instance.batch}; partitions: {'every factorisation (hybrid)' if instance.partitions == 'hybrid' else 'K or H'}")
+    for tl in tiled or []:
+        console.print(f"[yellow]weight tiling[/yellow]: layer {tl.layer} ({escape(net.layers[tl.layer].name)}) fits on no "
+                      f"chiplet count; alone in its segment it streams its weights in {tl.passes} passes at best on "
+                      f"{tl.chiplets} chiplets, partition {list(tl.partition)} (T_s {si(tl.segment_time_s, 's')})")
     for l, need in unfit:
-        console.print(f"[red]infeasible[/red]: layer {l} ({net.layers[l].name}) needs {need} bytes on one chiplet even "
-                      f"alone on all {pkg.chiplets} chiplets; each chiplet has {int(pkg.sram_bytes)} bytes")
+        console.print(f"[red]infeasible[/red]: layer {l} ({escape(net.layers[l].name)}) needs {need} bytes of activations "
+                      f"on one chiplet whatever its chiplet count and partition, leaving no room for a weight tile; "
+                      f"each chiplet has {int(pkg.sram_bytes)} bytes")
 
 
 def show_evaluation(console: Console, ev: Evaluation, title: str) -> None:
     seg = Table(title=f"{title}: segments")
-    for col in ("seg", "layers", "clusters", "max stage", "DRAM B/sample", "DRAM time", "weights B", "T_s"):
+    for col in ("seg", "layers", "clusters", "max stage", "DRAM B/sample", "DRAM time", "weights B", "passes", "T_s"):
         seg.add_column(col, justify="right")
     for s in ev.segments:
         seg.add_row(str(s.index), f"{s.first}-{s.last - 1}", str(s.clusters), si(s.stage_max_s, "s"), si(s.dram_bytes),
-                    si(s.dram_s, "s"), si(s.weight_bytes), si(s.time_s, "s"))
+                    si(s.dram_s, "s"), si(s.weight_bytes), str(s.passes) if s.passes > 1 else "-", si(s.time_s, "s"))
     console.print(seg)
     cl = Table(title=f"{title}: clusters")
     for col in ("seg", "layers", "chiplets", "stage T_c", "compute", "NoP", "memory B", "fits"):
         cl.add_column(col, justify="right")
     for c in ev.clusters:
         cl.add_row(str(c.segment), f"{c.first}-{c.last - 1}", str(c.chiplets), si(c.stage_s, "s"), si(c.compute_s, "s"),
-                   si(c.nop_s, "s"), si(c.memory_bytes), "yes" if c.fits else "[red]no[/red]")
+                   si(c.nop_s, "s"), si(c.memory_bytes),
+                   f"tiled x{c.passes}" if c.passes > 1 else "yes" if c.fits else "[red]no[/red]")
     console.print(cl)
     en = ev.energy
     console.print(f"Energy per sample: {si(en.total_j, 'J')} (MAC {si(en.mac_j, 'J')}, SRAM {si(en.sram_j, 'J')}, "

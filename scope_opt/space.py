@@ -50,6 +50,14 @@ class FeasibleParts:
         options = self.cost.instance.allowed_partitions[n]
         return tuple(p for p in itertools.product(options, repeat=b - a) if self.cost.fits(a, p))
 
+    def single(self, l: int, n: int) -> tuple[Partition, ...]:
+        """Partitions of layer l alone in its segment on n chiplets: resident or tiled."""
+        return tuple(p for p in self.cost.instance.allowed_partitions[n] if self.cost.passes(l, p) is not None)
+
+    def ways(self, instance: Instance, space: str) -> int:
+        """The exact number of valid mappings (count_mappings with these feasibility sets)."""
+        return count_mappings(instance, space, lambda a, b, n: len(self.get(a, b, n)), lambda l, n: len(self.single(l, n)))
+
     def checks_needed(self, instance: Instance, space: str) -> int:
         """How many partition tuples an exact valid count must check."""
         L, N = len(instance.network.layers), instance.package.chiplets
@@ -61,10 +69,13 @@ class FeasibleParts:
         return total
 
 
-def count_mappings(instance: Instance, space: str, cluster_ways: Callable[[int, int, int], int]) -> int:
+def count_mappings(instance: Instance, space: str, cluster_ways: Callable[[int, int, int], int],
+                   single_ways: Callable[[int, int], int] | None = None) -> int:
     """Number of mappings, given the number of ways `cluster_ways(a, b, n)` to partition
-    a cluster of layers [a, b) on n chiplets.  DP over segment ends, and inside a
-    segment over (layers covered, chiplets used)."""
+    a cluster of layers [a, b) on n chiplets, and `single_ways(l, n)` to partition layer l
+    alone in its segment (where weight tiling makes more partitions valid; default: as a
+    cluster).  DP over segment ends, and inside a segment over (layers covered, chiplets
+    used)."""
     L, N = len(instance.network.layers), instance.package.chiplets
     ns = chiplet_choices(space, N)
     seg = {}
@@ -83,6 +94,8 @@ def count_mappings(instance: Instance, space: str, cluster_ways: Callable[[int, 
                                 if w:
                                     g[j][m0 + n] += g[i][m0] * w
             seg[(a, j)] = sum(g[j][1:])
+        if single_ways is not None:
+            seg[(a, a + 1)] = sum(single_ways(a, n) for n in ns)
     total = [1] + [0] * L
     for j in range(1, L + 1):
         total[j] = sum(total[i] * seg.get((i, j), 0) for i in range(j))

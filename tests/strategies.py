@@ -34,3 +34,33 @@ def tiny_instances(draw, max_layers=4, max_chiplets=8):
                   nop_gbps=draw(st.sampled_from([1.0, 10.0, 100.0])), dram_gbps=draw(st.sampled_from([1.0, 10.0, 100.0])),
                   bytes_per_element=1, energy=Energy())
     return Instance("random", draw(st.integers(1, 16)), net, pkg, draw(st.sampled_from(["KH", "hybrid"])))
+
+
+@st.composite
+def tiling_instances(draw, max_layers=4, max_chiplets=4):
+    """Chains of weight-heavy layers on small tensors, with an SRAM so tight that the
+    heaviest layer alone on one chiplet needs t = 2..5 weight passes (weight tiling
+    binds); residual edges, 1 to max_chiplets chiplets, K/H or hybrid."""
+    n_layers = draw(st.integers(1, max_layers))
+    c0 = draw(st.sampled_from([8, 16, 32]))
+    hw = draw(st.sampled_from([1, 2, 4]))
+    layers, shapes = [], {"input": (c0, hw)}
+    for i in range(n_layers):
+        prev = layers[-1]["name"] if layers else "input"
+        layer = {"name": f"l{i}", "K": draw(st.sampled_from([8, 16, 32, 64])), "R": draw(st.sampled_from([1, 3]))}
+        same = [t for t, (c, h) in shapes.items() if t not in (prev, "input") and c == layer["K"] and h == shapes[prev][1]]
+        if same and draw(st.booleans()):
+            layer["residual"] = draw(st.sampled_from(same))
+        layers.append(layer)
+        shapes[layer["name"]] = (layer["K"], shapes[prev][1])
+    net = build_network({"input": {"C": c0, "H": hw, "W": hw}, "layers": layers}, "(random)", "random")
+    heavy = max(net.layers, key=lambda l: l.weights)
+    act = max(l.C * hw * hw + l.K * l.H * l.W for l in net.layers)  # the largest activation on one chiplet
+    t = draw(st.integers(2, 5))
+    sram = act + -(-heavy.weights // t) + draw(st.integers(0, 3))  # bytes: room for 1/t of the heaviest weights
+    mesh = draw(st.sampled_from([(1, 1), (2, 1), (3, 1), (2, 2), (4, 1)]))
+    mesh = mesh if mesh[0] * mesh[1] <= max_chiplets else (1, 1)
+    pkg = Package(mesh=mesh, pe_k=draw(st.sampled_from([4, 8])), pe_c=draw(st.sampled_from([4, 8])), freq_ghz=1.0,
+                  sram_kib=sram / 1024, nop_gbps=draw(st.sampled_from([1.0, 10.0])),
+                  dram_gbps=draw(st.sampled_from([1.0, 10.0])), bytes_per_element=1, energy=Energy())
+    return Instance("tiling", draw(st.integers(1, 8)), net, pkg, draw(st.sampled_from(["KH", "hybrid"])))

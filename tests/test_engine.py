@@ -155,7 +155,9 @@ def test_scope_search_unchanged_on_the_paper_suite():
         name, method = key.split("/")
         res = search(load_instance(ROOT / "instances" / "paper" / f"{name}.toml"), method)
         feasible = res.evaluation is not None and res.evaluation.feasible
-        assert feasible == rec["feasible"], key
+        if not rec["feasible"]:  # VGG-16: infeasible before weight tiling, mappable with it
+            assert feasible and name.startswith("vgg16"), key
+            continue
         assert (res.latency_s if feasible else None) == rec["latency_s"], key
         assert (res.mapping.to_dict() if res.mapping else None) == rec["mapping"], key
         assert res.mappings_scored == rec["mappings_scored"] and res.stats == rec["stats"], key
@@ -180,7 +182,10 @@ def test_dp_refuses_what_does_not_fit_in_memory_with_the_size_and_the_fix():
     assert "GiB" in msg and "workload.layers" in msg and "56 layers on 16 chiplets" in msg
 
 
-def test_dp_reports_infeasible_when_nothing_fits():
-    inst = load_instance(ROOT / "instances" / "paper" / "vgg16-simba-4x4.toml")
+def test_dp_reports_infeasible_when_nothing_fits(tmp_path):
+    """Activations alone exceed the SRAM: not even weight tiling helps."""
+    p = tmp_path / "i.toml"
+    p.write_text(f'[workload]\nmodel = "{ROOT / "models" / "tiny_chain4.yaml"}"\n[hardware]\nmesh = [2, 1]\nsram_kib = 0.01\n')
+    inst = load_instance(p)
     r = solve_dp(inst, "merged")
     assert r.status == "infeasible" and r.mapping is None and r.bound_s is None and math.isinf(r.latency_s)

@@ -19,7 +19,8 @@ from ..instance import Instance
 from ..mapping import Cluster, Mapping, Segment
 from .clusters import cluster_partitions, cluster_table
 from .layers import LayerTables, build_layer_tables
-from .segments import backtrack_segment, best_segments, segment_pipelines, segment_traffic_table, shortest_path
+from .segments import (backtrack_segment, best_segments, segment_pipelines, segment_traffic_table, shortest_path,
+                       single_segment_table)
 
 INF = math.inf
 MEMORY_LIMIT_BYTES = 4 * 2**30  # refuse a DP whose tables would need more than this
@@ -91,17 +92,16 @@ def chain_dp(instance: Instance, space: str = "merged", tables: LayerTables | No
     fp = np.zeros((L, L + 1), np.int64)
     tabm = np.empty_like(tab)
     argn = np.zeros(tab.shape, np.int64)
-    if space == "sequential":
-        tabm.fill(INF)
-        tabm[:, :, N] = tab[:, :, N]
-        argn[:, :, N] = N
-        for a in range(L):
-            if tab[a, a + 1, N] < INF:
-                f[a, a + 1] = (instance.batch + 1 - 1) * max(tab[a, a + 1, N], dram_s[a, a + 1]) + weights_s[a, a + 1]
-                fp[a, a + 1] = 1
-    else:
+    if space != "sequential":
         _budget_table(tab, tabm, argn)
         best_segments(tabm, dram_s, weights_s, instance.batch, min(L, N), f, fp)
+    # a one-layer segment is a closed form of its chiplets and partition, weight tiling
+    # included; with t = 1 it equals the value above, so this only adds options
+    single, single_n, single_j = single_segment_table(instance, tables, range(N, N + 1) if space == "sequential"
+                                                      else range(1, N + 1))
+    idx = np.arange(L)
+    f[idx, idx + 1] = single
+    fp[idx, idx + 1] = 1
     dist, prev = shortest_path(f)
     timings["segments_s"] = time.perf_counter() - t0
     stats = {**timings, "peak_labels": int(peak), "fitting_clusters": int(np.isfinite(tab).sum()),
@@ -118,11 +118,12 @@ def chain_dp(instance: Instance, space: str = "merged", tables: LayerTables | No
     for a, b in zip(cuts, cuts[1:]):
         p = int(fp[a, b])
         times.append(float(f[a, b]))
-        if space == "sequential":
-            clusters = [(a, b, N)]
-        else:
-            segment_pipelines(tabm, a, p, b, G)
-            clusters = [tuple(int(v) for v in row) for row in backtrack_segment(tabm, a, b, p, G)]
+        if b - a == 1:
+            parts = tables.parts[int(single_n[a])][int(single_j[a])]
+            segments.append(Segment((Cluster(a, b, int(single_n[a]), ((int(parts[0]), int(parts[1])),)),)))
+            continue
+        segment_pipelines(tabm, a, p, b, G)
+        clusters = [tuple(int(v) for v in row) for row in backtrack_segment(tabm, a, b, p, G)]
         segs = []
         for x, y, budget in clusters:
             n = int(argn[x, y, budget])

@@ -119,10 +119,13 @@ def _region(la, l, r, k0, k1, h0, h1):
 def _tables_for_n(la, parts, n, pe_k, pe_c, e, freq_hz, nop_bps):
     """lt[l, i, j]: layer time of l with partition j after partition i of l - 1 in the same
     cluster (i = q: first layer of its cluster, nothing owned); w, act: [l, j, chiplet]
-    bytes (CostModel.layer_time, weight_bytes, act_bytes)."""
+    bytes (CostModel.layer_time, weight_bytes, act_bytes); comp_s, nop_s: [l, j] compute
+    and NoP time with nothing owned (compute_s, nop_s(prev=None))."""
     L = la.K.shape[0]
     q = parts.shape[0]
     lt = np.empty((L, q + 1, q), np.float64)
+    comp_s = np.empty((L, q), np.float64)
+    nop_s = np.empty((L, q), np.float64)
     w = np.zeros((L, q, n), np.int64)
     act = np.zeros((L, q, n), np.int64)
     prev = _blocks(1, 1, parts, n)
@@ -163,11 +166,13 @@ def _tables_for_n(la, parts, n, pe_k, pe_c, e, freq_hz, nop_bps):
                 for pi in range(q):
                     warm[pi] = max(warm[pi], (need - owned[pi]) * e)
             comp = float(cycles) / freq_hz
-            lt[l, q, j] = max(comp, float(cold) / nop_bps)
+            comp_s[l, j] = comp
+            nop_s[l, j] = float(cold) / nop_bps
+            lt[l, q, j] = max(comp, nop_s[l, j])
             for pi in range(q):
                 lt[l, pi, j] = max(comp, float(warm[pi]) / nop_bps) if owns else lt[l, q, j]
         prev = cur
-    return lt, w, act
+    return lt, w, act, comp_s, nop_s
 
 
 @dataclass(frozen=True)
@@ -179,6 +184,8 @@ class LayerTables:
     lt: list[np.ndarray]
     w: list[np.ndarray]
     act: list[np.ndarray]
+    comp: list[np.ndarray]
+    nop: list[np.ndarray]
     sram_bytes: float
 
     @property
@@ -189,15 +196,15 @@ class LayerTables:
 def build_layer_tables(instance: Instance) -> LayerTables:
     pkg = instance.package
     la = layer_arrays(instance)
-    parts, lt, w, act = [np.zeros((0, 2), np.int64)], [None], [None], [None]
+    out: dict[str, list] = {k: [None] for k in ("lt", "w", "act", "comp", "nop")}
+    parts = [np.zeros((0, 2), np.int64)]
     for n in range(1, pkg.chiplets + 1):
         p = np.array(instance.allowed_partitions[n], dtype=np.int64).reshape(-1, 2)
-        a, b, c = _tables_for_n(la, p, n, pkg.pe_k, pkg.pe_c, pkg.bytes_per_element, pkg.freq_hz, pkg.nop_bps)
         parts.append(p)
-        lt.append(a)
-        w.append(b)
-        act.append(c)
-    return LayerTables(parts, lt, w, act, float(pkg.sram_bytes))
+        for k, v in zip(out, _tables_for_n(la, p, n, pkg.pe_k, pkg.pe_c, pkg.bytes_per_element, pkg.freq_hz,
+                                           pkg.nop_bps)):
+            out[k].append(v)
+    return LayerTables(parts, **out, sram_bytes=float(pkg.sram_bytes))
 
 
 def reference_layer_tables(cost: CostModel, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

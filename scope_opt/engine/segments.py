@@ -19,6 +19,12 @@ INF = math.inf
 
 def segment_traffic_table(instance: Instance) -> tuple[np.ndarray, np.ndarray]:
     """dram[a, b] = D_s and weights[a, b] = W_s in bytes for every segment [a, b)."""
+    dram, _, weights = segment_traffic_split_table(instance)
+    return dram, weights
+
+
+def segment_traffic_split_table(instance: Instance) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """D_s, D_in (its reads) and W_s in bytes for every segment [a, b) (CostModel.segment_traffic_split)."""
     net = instance.network
     L = len(net.layers)
     tensors = list(net.external) + [layer.name for layer in net.layers]
@@ -33,15 +39,37 @@ def segment_traffic_table(instance: Instance) -> tuple[np.ndarray, np.ndarray]:
     return _traffic(L, size, producer, consumers, wsum, instance.package.bytes_per_element)
 
 
+def single_segment_table(instance: Instance, tables, chiplets: range) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Least T_s of every one-layer segment over the chiplet counts in `chiplets` and the
+    partitions (weight tiling allowed), with the chiplet count and partition index."""
+    L = len(instance.network.layers)
+    dram, reads, weights = segment_traffic_split_table(instance)
+    idx = np.arange(L)
+    d_in, d_out, w = reads[idx, idx + 1], dram[idx, idx + 1] - reads[idx, idx + 1], weights[idx, idx + 1]
+    best = np.full(L, INF)
+    best_n = np.zeros(L, np.int64)
+    best_j = np.zeros(L, np.int64)
+    j = np.empty(L, np.int64)
+    cap = int(math.floor(tables.sram_bytes))
+    for n in chiplets:
+        single_segments(tables.comp[n], tables.nop[n], tables.w[n], tables.act[n], cap, instance.batch, d_in, d_out, w,
+                        instance.package.dram_bps, best, j)
+        better = j >= 0
+        best_n[better], best_j[better] = n, j[better]
+    return best, best_n, best_j
+
+
 @njit(cache=True)
 def _traffic(L, size, producer, consumers, wsum, e):
     dram = np.zeros((L, L + 1), np.int64)
+    reads = np.zeros((L, L + 1), np.int64)
     weights = np.zeros((L, L + 1), np.int64)
     T = size.shape[0]
     for a in range(L):
         for b in range(a + 1, L + 1):
             weights[a, b] = (wsum[b] - wsum[a]) * e
             d = 0
+            r = 0
             for t in range(T):
                 p = producer[t]
                 if p >= a and p < b:  # made inside: written when a later segment reads it, or the output
@@ -55,9 +83,44 @@ def _traffic(L, size, producer, consumers, wsum, e):
                     for c in consumers[t]:
                         if c >= a and c < b:
                             d += size[t]
+                            r += size[t]
                             break
             dram[a, b] = d * e
-    return dram, weights
+            reads[a, b] = r * e
+    return dram, reads, weights
+
+
+@njit(cache=True)
+def passes(w, a, cap):
+    """CostModel.passes for one layer and partition: the weight-tiling passes t, or -1
+    when some chiplet's activations leave no room for its weights (cap = floor(SRAM))."""
+    t = 1
+    for i in range(w.shape[0]):
+        room = cap - a[i]
+        if room < 0 or (room == 0 and w[i] > 0):
+            return -1
+        if w[i] > 0:
+            t = max(t, -(-w[i] // room))
+    return t
+
+
+@njit(cache=True)
+def single_segments(comp, nop, w, act, cap, batch, d_in, d_out, weights, bw, best, best_j):
+    """For each layer l alone in its segment on n chiplets (the arrays are this n's):
+    best[l] = min(best[l], least T_s over partitions j, tiled when the weights do not fit),
+    T_s = B * max(t_comp, t * t_nop, (t * D_in + D_out) / b_dram) + W_s / b_dram
+    (CostModel.single_segment_time); best_j[l] = the partition, -1 if none was better."""
+    L, q = comp.shape
+    for l in range(L):
+        best_j[l] = -1
+        for j in range(q):
+            t = passes(w[l, j], act[l, j], cap)
+            if t < 0:
+                continue
+            v = batch * max(comp[l, j], t * nop[l, j], (t * d_in[l] + d_out[l]) / bw) + weights[l] / bw
+            if v < best[l]:
+                best[l] = v
+                best_j[l] = j
 
 
 @njit(cache=True)

@@ -29,7 +29,8 @@ class CpsatModel:
 
 def rounding_tolerance_s(t: Tables, unit_s: float) -> float:
     """Largest gap between a mapping's floored model objective and its true T: one unit
-    per floored term, weighted by its coefficient (B - 1 per segment start, 1 per cluster)."""
+    per floored term, weighted by its coefficient (B - 1 per segment start, 1 per cluster;
+    a one-layer segment is one floored term, less than the B it replaces)."""
     return (t.layers * (t.batch - 1) + t.layers + 1) * unit_s
 
 
@@ -44,7 +45,8 @@ def build(t: Tables, st: Structure, settings: SolverSettings, hint: Mapping | No
     cuts = {}
     for l in range(L):
         m.AddExactlyOne(s[k] for k in st.covers_seg[l])
-        m.AddExactlyOne(x[k] for k in st.covers_cl[l])
+        alone = [s[(l, l + 1)]] if (l, l + 1) in s else []  # or the layer is a segment of its own
+        m.AddExactlyOne([x[k] for k in st.covers_cl[l]] + alone)
     for j in range(1, L):
         boundary = sum(s[k] for k in st.ends_at[j])
         m.Add(sum(x[k] for k in st.crosses[j]) + boundary <= 1)
@@ -52,6 +54,8 @@ def build(t: Tables, st: Structure, settings: SolverSettings, hint: Mapping | No
         m.Add(boundary == cut)
         m.Add(period[j - 1] == period[j]).OnlyEnforceIf(cut.Not())
     for k, v in s.items():
+        if k not in st.inside:  # a one-layer segment, priced whole below
+            continue
         m.Add(sum(c[2] * x[c] for c in st.inside[k]) <= t.chiplets).OnlyEnforceIf(v)
         m.Add(period[k[0]] >= int(math.floor(t.dram_s[k] / u))).OnlyEnforceIf(v)
     for k, v in x.items():
@@ -66,6 +70,7 @@ def build(t: Tables, st: Structure, settings: SolverSettings, hint: Mapping | No
             m.Add(q >= period[l]).OnlyEnforceIf(starts_here)
             terms.append(weight * q)
             charged.append((l, kind, q, starts_here))
+    terms += [int(math.floor(t.single_cost_s(k[0]) / u)) * v for k, v in s.items() if k not in st.inside]
     m.Minimize(sum(terms))
     if hint is not None:
         _hint(m, t, u, hint, s, x, period, cuts, charged)
@@ -75,8 +80,8 @@ def build(t: Tables, st: Structure, settings: SolverSettings, hint: Mapping | No
 def _hint(m, t: Tables, u: float, hint: Mapping, s, x, period, cuts, charged) -> None:
     """Hint every variable (a complete solution), so the solver starts from the mapping."""
     chosen_s = {(seg.first, seg.last) for seg in hint.segments}
-    chosen_x = {(c.first, c.last, c.chiplets) for c in hint.clusters}
-    if not chosen_x <= set(x):
+    chosen_x = {(c.first, c.last, c.chiplets) for seg in hint.segments if seg.last - seg.first > 1 for c in seg.clusters}
+    if not chosen_x <= set(x) or not chosen_s <= set(s):
         return
     for k, v in s.items():
         m.AddHint(v, k in chosen_s)
@@ -84,6 +89,8 @@ def _hint(m, t: Tables, u: float, hint: Mapping, s, x, period, cuts, charged) ->
         m.AddHint(v, k in chosen_x)
     value = [0] * t.layers
     for seg in hint.segments:
+        if seg.last - seg.first == 1:
+            continue  # priced whole, no period
         p = max([int(math.floor(t.dram_s[(seg.first, seg.last)] / u))] +
                 [int(math.floor(t.clusters[(c.first, c.last, c.chiplets)] / u)) for c in seg.clusters])
         for l in range(seg.first, seg.last):
@@ -92,7 +99,8 @@ def _hint(m, t: Tables, u: float, hint: Mapping, s, x, period, cuts, charged) ->
         m.AddHint(v, value[l])
     for j, v in cuts.items():
         m.AddHint(v, any(seg.last == j for seg in hint.segments))
-    starts = {"seg": {seg.first for seg in hint.segments}, "cl": {c.first for c in hint.clusters}}
+    long = [seg for seg in hint.segments if seg.last - seg.first > 1]
+    starts = {"seg": {seg.first for seg in long}, "cl": {c.first for seg in long for c in seg.clusters}}
     for l, kind, q, lit in charged:
         on = l in starts[kind]
         m.AddHint(lit, on)

@@ -41,7 +41,8 @@ def build(t: Tables, st: Structure, settings: SolverSettings, hint: Mapping | No
     q_cl = [pulp.LpVariable(f"qcl_{l}", 0, upper) for l in range(L)]
     for l in range(L):
         prob += pulp.lpSum(s[k] for k in st.covers_seg[l]) == 1, f"cover_seg_{l}"
-        prob += pulp.lpSum(x[k] for k in st.covers_cl[l]) == 1, f"cover_cl_{l}"
+        alone = [s[(l, l + 1)]] if (l, l + 1) in s else []  # or the layer is a segment of its own
+        prob += pulp.lpSum([x[k] for k in st.covers_cl[l]] + alone) == 1, f"cover_cl_{l}"
     for j in range(1, L):
         cut = pulp.lpSum(s[k] for k in st.ends_at[j])
         prob += pulp.lpSum(x[k] for k in st.crosses[j]) + cut <= 1, f"no_cross_{j}"
@@ -49,6 +50,8 @@ def build(t: Tables, st: Structure, settings: SolverSettings, hint: Mapping | No
         prob += period[j - 1] - period[j] <= upper * cut, f"same_period_a_{j}"
         prob += period[j] - period[j - 1] <= upper * cut, f"same_period_b_{j}"
     for k, v in s.items():
+        if k not in st.inside:  # a one-layer segment, priced whole in the objective
+            continue
         inner = st.inside[k]
         big = sum(c[2] for c in inner) - N
         if big > 0:  # chiplets of the segment's clusters <= N when the segment is chosen
@@ -59,10 +62,11 @@ def build(t: Tables, st: Structure, settings: SolverSettings, hint: Mapping | No
     for l in range(L):
         prob += q_seg[l] >= period[l] - upper * (1 - pulp.lpSum(s[k] for k in st.starts_seg[l])), f"qseg_{l}"
         prob += q_cl[l] >= period[l] - upper * (1 - pulp.lpSum(x[k] for k in st.starts_cl[l])), f"qcl_{l}"
-    prob += pulp.lpSum((t.batch - 1) * q_seg[l] + q_cl[l] for l in range(L))
+    prob += (pulp.lpSum((t.batch - 1) * q_seg[l] + q_cl[l] for l in range(L))
+             + pulp.lpSum((t.single_cost_s(k[0]) / u) * v for k, v in s.items() if k not in st.inside))
     if hint is not None:
         chosen_s = {(seg.first, seg.last) for seg in hint.segments}
-        chosen_x = {(c.first, c.last, c.chiplets) for c in hint.clusters}
+        chosen_x = {(c.first, c.last, c.chiplets) for seg in hint.segments if seg.last - seg.first > 1 for c in seg.clusters}
         for k, v in s.items():
             v.setInitialValue(1 if k in chosen_s else 0)
         for k, v in x.items():

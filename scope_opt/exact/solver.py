@@ -32,10 +32,11 @@ def solve_exact(instance: Instance, backend: Backend, space: str = "merged", set
         h = search(instance, WARM_START_METHOD[space], space if space == "merged" else None, cost=cost)
         if h.evaluation is not None and h.evaluation.feasible:
             hint, hint_ev = h.mapping, h.evaluation
-    if any(not c for c in st.covers_cl):
-        layer = next(l for l, c in enumerate(st.covers_cl) if not c)
+    stranded = [l for l, c in enumerate(st.covers_cl) if not c and l not in tables.single]
+    if stranded:
         return SolveResult(method, space, "infeasible", None, None, None, time.perf_counter() - start, 0, recorded,
-                           {"reason": f"layer {layer} fits in no cluster on any chiplet count"})
+                           {"reason": f"layer {stranded[0]} fits in no cluster on any chiplet count, "
+                                      "and its activations leave no room for weight tiles"})
     if backend is Backend.CPSAT:
         from . import cpsat as backend_module
     else:

@@ -21,6 +21,7 @@ import numpy as np
 from ..cost import CostModel
 from ..engine.clusters import cluster_partitions, cluster_table
 from ..engine.layers import LayerTables, build_layer_tables
+from ..engine.segments import single_segment_table
 from ..mapping import Partition
 from ..space import chiplet_choices, cluster_ranges_ok, max_segment_length
 
@@ -81,11 +82,18 @@ class Tables:
     dram_s: dict[tuple[int, int], float]  # D_s / b_dram
     weights_s: float  # sum over segments of W_s / b_dram: the same for every mapping
     layer_tables: LayerTables  # to rebuild a chosen cluster's partitions
+    single: dict[int, tuple[float, int, Partition]]  # layer l alone in its segment: least T_s (tiling allowed), n, partition
+    single_weights_s: dict[int, float]  # W_s / b_dram of that segment (already in weights_s)
 
     @property
     def upper_period_s(self) -> float:
         """No segment's period can exceed this (a big-M for the models)."""
         return max(list(self.clusters.values()) + list(self.dram_s.values()) + [0.0])
+
+    def single_cost_s(self, l: int) -> float:
+        """What choosing the one-layer segment [l, l+1) adds to the objective beyond the
+        weight-loading constant: its T_s less W_s / b_dram."""
+        return self.single[l][0] - self.single_weights_s[l]
 
     def partitions(self, x: int, y: int, n: int) -> tuple[Partition, ...]:
         t, parts = cluster_partitions(self.layer_tables, x, y, n)
@@ -100,11 +108,17 @@ def build_tables(cost: CostModel, space: str) -> Tables:
     tab, _ = cluster_table(layer_tables, L if space == "merged" else 1, chiplet_choices(space, N))
     clusters = {(int(a), int(b), int(n)): float(tab[a, b, n]) for a, b, n in zip(*np.nonzero(np.isfinite(tab)))
                 if cluster_ranges_ok(space, int(a), int(b))}
-    segments = [(a, b) for a in range(L) for b in range(a + 1, min(L, a + max_segment_length(space, L)) + 1)]
+    best, best_n, best_j = single_segment_table(inst, layer_tables, chiplet_choices(space, N))
+    single = {l: (float(best[l]), int(best_n[l]), tuple(int(v) for v in layer_tables.parts[best_n[l]][best_j[l]]))
+              for l in range(L) if np.isfinite(best[l])}
+    # a one-layer segment is offered only when its layer can be mapped alone (resident or tiled)
+    segments = [(a, b) for a in range(L) for b in range(a + 1, min(L, a + max_segment_length(space, L)) + 1)
+                if b - a > 1 or a in single]
     bw = inst.package.dram_bps
     dram = {(a, b): cost.segment_traffic(a, b)[0] / bw for a, b in segments}
     weights = sum(layer.weights for layer in inst.network.layers) * inst.package.bytes_per_element / bw
-    return Tables(space, L, N, inst.batch, clusters, segments, dram, weights, layer_tables)
+    single_w = {l: inst.network.layers[l].weights * inst.package.bytes_per_element / bw for l in single}
+    return Tables(space, L, N, inst.batch, clusters, segments, dram, weights, layer_tables, single, single_w)
 
 
 @dataclass(frozen=True)
@@ -121,13 +135,16 @@ class Structure:
 
 
 def structure(t: Tables) -> Structure:
+    """Index sets.  A one-layer segment [l, l+1) is priced whole (t.single, weight tiling
+    included): it takes the place of the cluster covering l, has no period and no
+    chiplet constraint, so it is left out of `inside` and `starts_seg`."""
     L = t.layers
     covers_seg = [[s for s in t.segments if s[0] <= l < s[1]] for l in range(L)]
     covers_cl = [[c for c in t.clusters if c[0] <= l < c[1]] for l in range(L)]
     ends_at = [[s for s in t.segments if s[1] == j] for j in range(L + 1)]
     crosses = [[c for c in t.clusters if c[0] < j < c[1]] for j in range(L + 1)]
-    inside = {s: [c for c in t.clusters if s[0] <= c[0] and c[1] <= s[1]] for s in t.segments}
-    starts_seg = [[s for s in t.segments if s[0] == l] for l in range(L)]
+    inside = {s: [c for c in t.clusters if s[0] <= c[0] and c[1] <= s[1]] for s in t.segments if s[1] - s[0] > 1}
+    starts_seg = [[s for s in t.segments if s[0] == l and s[1] - s[0] > 1] for l in range(L)]
     starts_cl = [[c for c in t.clusters if c[0] == l] for l in range(L)]
     return Structure(covers_seg, covers_cl, ends_at, crosses, inside, starts_seg, starts_cl)
 
@@ -138,6 +155,10 @@ def mapping_from_choice(t: Tables, segments: list[tuple[int, int]], clusters: li
     from ..mapping import Cluster, Mapping, Segment
     segs = []
     for a, b in sorted(segments):
+        if b - a == 1:
+            _, n, part = t.single[a]
+            segs.append(Segment((Cluster(a, b, n, (part,)),)))
+            continue
         inner = sorted(c for c in clusters if a <= c[0] and c[1] <= b)
         segs.append(Segment(tuple(Cluster(x, y, n, t.partitions(x, y, n)) for x, y, n in inner)))
     return Mapping(tuple(segs))

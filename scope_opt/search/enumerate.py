@@ -64,6 +64,16 @@ def enumerate_space(instance: Instance, space: str = "merged", max_mappings: int
         for b in range(a + 1, min(L, a + max_segment_length(space, L)) + 1):
             d, w = cost.segment_traffic(a, b)
             chunks, best = [], (math.inf, None)
+            if b - a == 1:  # one layer alone: a closed form of (chiplets, partition), weights tiled if need be
+                for n in chiplet_choices(space, N):
+                    for p in feasible.single(a, n):
+                        t = cost.single_segment_time(a, p)
+                        chunks.append(np.array([t]))
+                        if t < best[0]:
+                            best = (t, Segment((Cluster(a, b, n, (p,)),)))
+                seg_values[(a, b)] = np.concatenate(chunks) if chunks else np.zeros(0)
+                seg_best[(a, b)] = best
+                continue
             for comp in iter_compositions(a, b, space):
                 p = len(comp)
                 for alloc in iter_allocations(p, N, chiplet_choices(space, N)):

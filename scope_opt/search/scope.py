@@ -159,7 +159,10 @@ class ScopeSearch:
         if (a, b) in self.segment_cache:
             return self.segment_cache[(a, b)]
         if self.engine is not None:
-            best = self.segment_cache[(a, b)] = self.engine.best_segment(a, b, self.space == "segmented", self.tally)
+            best = self.engine.best_segment(a, b, self.space == "segmented", self.tally)
+            if best[0] == INF and b - a == 1:
+                best = self.engine.tiled(a)
+            self.segment_cache[(a, b)] = best
             return best
         best: tuple[float, Segment | None] = (INF, None)
         for p in self.cluster_counts(a, b):
@@ -176,7 +179,20 @@ class ScopeSearch:
             if t < best[0]:
                 seg = Segment(tuple(Cluster(x, y, n, self.clusters(x, y, n)[1]) for (x, y), n in zip(ranges, alloc)))
                 best = (t, seg)
+        if best[0] == INF and b - a == 1:
+            best = self.tiled(a)
         self.segment_cache[(a, b)] = best
+        return best
+
+    def tiled(self, l: int) -> tuple[float, Segment | None]:
+        """A layer that fits on no chiplet count alone in its segment: the fastest way to
+        stream its weights in tiles (first minimum over chiplets, then partitions)."""
+        best: tuple[float, Segment | None] = (INF, None)
+        for n in range(1, self.N + 1):
+            for p in self.instance.allowed_partitions[n]:
+                t = self.cost.single_segment_time(l, p)
+                if t < best[0]:
+                    best = (t, Segment((Cluster(l, l + 1, n, (p,)),)))
         return best
 
     # -- segmentation ------------------------------------------------------------------
@@ -184,7 +200,8 @@ class ScopeSearch:
         """Weight-balanced cuts for a window of segment counts, starting from the fewest
         segments whose weights could fit in the package's SRAM."""
         capacity = self.N * self.instance.package.sram_bytes / self.instance.package.bytes_per_element
-        s_min = max(1, math.ceil(self.weight_prefix[-1] / capacity))
+        # at most one segment per layer: weights beyond the package stream in tiles
+        s_min = min(self.L, max(1, math.ceil(self.weight_prefix[-1] / capacity)))
         if self.space == "segmented":
             s_min = max(s_min, math.ceil(self.L / self.N))
         seen = set()
@@ -242,6 +259,18 @@ class _EngineStep:
         self.load_prefix = load_prefix
         self.cache = np.full((L, L + 1, N + 1), INF)
         self.done = np.zeros((L, L + 1), np.bool_)
+        self.single = None  # one-layer segment table, built when a layer needs tiling
+
+    def tiled(self, l: int) -> tuple[float, Segment | None]:
+        """ScopeSearch.tiled on the compiled tables."""
+        from ..engine.segments import single_segment_table
+        if self.single is None:
+            self.single = single_segment_table(self.instance, self.tables, range(1, self.instance.package.chiplets + 1))
+        t, n, j = (v[l] for v in self.single)
+        if t == INF:
+            return INF, None
+        p = self.tables.parts[int(n)][int(j)]
+        return float(t), Segment((Cluster(l, l + 1, int(n), ((int(p[0]), int(p[1])),)),))
 
     def best_segment(self, a: int, b: int, segmented: bool, tally: Tally) -> tuple[float, Segment | None]:
         from ..engine.scope_step import cluster_step, scope_segment
