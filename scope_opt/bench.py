@@ -4,6 +4,7 @@ cache, writing results/<suite>/results.csv, summary.md and plots (docs/benchmark
 from __future__ import annotations
 
 import csv
+import dataclasses
 import hashlib
 import importlib
 import json
@@ -28,8 +29,10 @@ from .result import SolveResult
 from .solve import SolveOptions, solve
 from .space import StructuralSpace
 
-HEURISTIC_METHODS = ("scope", "segmented", "sequential")
-EXACT_METHODS = ("enumerate", "dp", "cpsat", "milp-highs", "milp-cbc")
+HEURISTIC_METHODS = ("scope", "segmented", "sequential", "fastdp")
+DP_METHODS = {"dp": "merged", "dp-segmented": "segmented", "dp-sequential": "sequential"}  # proven optimum per space
+EXACT_METHODS = ("enumerate", *DP_METHODS, "cpsat", "milp-highs", "milp-cbc")
+ABLATION_PREFIX = "ablation:"  # ablation:<exact steps joined by +>, e.g. ablation:segmentation+partition
 EXACT_MAX_LAYERS, EXACT_MAX_CHIPLETS = 24, 36  # beyond these the exact models are skipped (tables grow as L^2 N)
 
 
@@ -40,6 +43,7 @@ class BenchSettings:
     seed: int = 0
     max_mappings: int = 2_000_000
     heuristic: str | None = None  # "package.module:function"
+    ablation: bool = False  # also run the Scope-search ablation variants (search/ablation.py)
 
 
 def suite_files(suite: str, root: Path) -> tuple[str, list[Path]]:
@@ -86,7 +90,10 @@ def methods_for(instance: Instance, settings: BenchSettings) -> list[str]:
     if StructuralSpace.build(instance, "merged").size <= settings.max_mappings:
         out.append("enumerate")
     if dp_memory_bytes(len(instance.network.layers), instance.package.chiplets) <= MEMORY_LIMIT_BYTES:
-        out.append("dp")
+        out += list(DP_METHODS)
+        if settings.ablation:
+            from .search.ablation import all_variants
+            out += [ABLATION_PREFIX + "+".join(sorted(v)) for v in all_variants() if 0 < len(v) < 3]
     if len(instance.network.layers) <= EXACT_MAX_LAYERS and instance.package.chiplets <= EXACT_MAX_CHIPLETS:
         out += ["cpsat", "milp-highs", "milp-cbc"]
     return out
@@ -100,9 +107,21 @@ def cache_key(path: Path, instance: Instance, method: str, settings: BenchSettin
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
 
-def run_method(instance: Instance, method: str, settings: BenchSettings, cost: CostModel) -> tuple[SolveResult, np.ndarray | None]:
+def run_method(instance: Instance, method: str, settings: BenchSettings, cost: CostModel,
+               shared: dict | None = None) -> tuple[SolveResult, np.ndarray | None]:
+    """One method on one instance; `shared` keeps per-instance state between methods
+    (the ablation's tables)."""
     if method.startswith("user:"):
         return run_user_heuristic(instance, method[5:], cost), None
+    if method in DP_METHODS:
+        return dataclasses.replace(solve(instance, "dp", SolveOptions(space=DP_METHODS[method]), cost), method=method), None
+    if method.startswith(ABLATION_PREFIX):
+        from .search.ablation import Ablation
+        shared = {} if shared is None else shared
+        if "ablation" not in shared:
+            shared["ablation"] = Ablation(instance)
+        res = shared["ablation"].run(frozenset(method[len(ABLATION_PREFIX):].split("+")))
+        return dataclasses.replace(res, method=method), None
     if method == "enumerate":
         from .search.enumerate import solve_enumerate
         res, en = solve_enumerate(instance, "merged", settings.max_mappings, cost)
@@ -122,6 +141,7 @@ def run_suite(suite: str, root: Path, out_root: Path, settings: BenchSettings,
     for path in files:
         inst = load_instance(path)
         cost = CostModel(inst)
+        shared: dict = {}
         for method in methods_for(inst, settings):
             key = cache_key(path, inst, method, settings)
             entry = cache / f"{inst.name}__{method.replace(':', '_')}__{key}.json"
@@ -130,7 +150,7 @@ def run_suite(suite: str, root: Path, out_root: Path, settings: BenchSettings,
             if entry.exists():
                 row = json.loads(entry.read_text())
             else:
-                res, lat = run_method(inst, method, settings, cost)
+                res, lat = run_method(inst, method, settings, cost, shared)
                 if lat is not None:
                     np.save(entry.with_suffix(".npy"), lat)
                 unfit = unfit_layers(inst, cost)
@@ -147,37 +167,54 @@ def run_suite(suite: str, root: Path, out_root: Path, settings: BenchSettings,
             rows.append(row)
     add_ranks_and_gaps(rows)
     write_csv(rows, out / "results.csv")
-    from .bench_report import plots, summary
+    from .bench_report import plots, summary, write_ablation_csv
     plots(rows, out)
+    write_ablation_csv(rows, out / "ablation.csv")
     (out / "summary.md").write_text(summary(name, rows, settings))
     return out
 
 
 def add_ranks_and_gaps(rows: list[dict]) -> None:
-    """Rank in the enumerated distribution where there is one; gap to the best proven
-    optimum (or, failing that, to the best proven bound) of the instance."""
+    """Rank in the enumerated distribution where there is one; the proven optimum of each
+    space (merged, segmented, sequential); each row's gap to the optimum of its own space,
+    and to the merged optimum (or, failing that, to the best proven merged bound)."""
     by_inst: dict[str, list[dict]] = {}
     for r in rows:
         by_inst.setdefault(r["instance"], []).append(r)
     for group in by_inst.values():
         lat = next((np.load(r["latencies_file"]) for r in group if r.get("latencies_file")), None)
-        optimal = [r["latency_s"] for r in group if r["status"] == "optimal" and r["latency_s"] is not None]
-        bounds = [r["bound_s"] for r in group if r.get("bound_s") is not None]
-        best_opt = min(optimal) if optimal else None
+        space_opt: dict[str, dict] = {}
+        for r in group:
+            if r["status"] == "optimal" and r["latency_s"] is not None:
+                best = space_opt.get(r["space"])
+                if best is None or r["latency_s"] < best["latency_s"]:
+                    space_opt[r["space"]] = r
+        merged = space_opt.get("merged")
+        best_opt = merged["latency_s"] if merged else None
+        bounds = [r["bound_s"] for r in group if r.get("bound_s") is not None and r["space"] == "merged"]
         best_bound = max(bounds) if bounds else None
         for r in group:
             t = r["latency_s"]
             r["rank"] = (int(np.searchsorted(lat, t * (1 - 1e-9))) / lat.size if lat is not None and t is not None and lat.size else None)
             r["optimum_s"] = best_opt
-            r["proved_by"] = ";".join(x["method"] for x in group if x["status"] == "optimal")
+            r["proved_by"] = ";".join(x["method"] for x in group if x["status"] == "optimal" and x["space"] == "merged")
             ref = best_opt if best_opt is not None else best_bound
             r["gap_to_optimum"] = (t - ref) / t if (t is not None and ref is not None) else None
             r["gap_reference"] = "optimum" if best_opt is not None else ("bound" if best_bound is not None else None)
+            own = space_opt.get(r["space"])
+            r["space_optimum_s"] = own["latency_s"] if own else None
+            r["gap_to_space_optimum"] = (t - own["latency_s"]) / t if (own and t is not None) else None
+            for sp in ("merged", "segmented", "sequential"):
+                o = space_opt.get(sp)
+                r[f"opt_{sp}_s"] = o["latency_s"] if o else None
+                r[f"opt_{sp}_energy_j"] = o["energy_j"] if o else None
 
 
-CSV_FIELDS = ["instance", "network", "layers", "chiplets", "mesh", "batch", "method", "status", "latency_s", "throughput",
-              "energy_j", "bound_s", "gap", "solve_time_s", "mappings_scored", "rank", "optimum_s", "proved_by",
-              "gap_to_optimum", "gap_reference", "peak_throughput", "macs", "note", "file", "settings"]
+CSV_FIELDS = ["instance", "network", "layers", "chiplets", "mesh", "batch", "method", "space", "status", "latency_s",
+              "throughput", "energy_j", "bound_s", "gap", "solve_time_s", "mappings_scored", "rank", "optimum_s", "proved_by",
+              "gap_to_optimum", "gap_reference", "space_optimum_s", "gap_to_space_optimum", "opt_merged_s",
+              "opt_segmented_s", "opt_sequential_s", "opt_merged_energy_j", "opt_segmented_energy_j",
+              "opt_sequential_energy_j", "peak_throughput", "macs", "note", "file", "settings"]
 
 
 def write_csv(rows: list[dict], path: Path) -> None:

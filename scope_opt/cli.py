@@ -267,11 +267,12 @@ def bench(suite: str = typer.Argument(..., help="Suite: a folder name under inst
           threads: int = ThreadsOpt, seed: int = SeedOpt,
           max_mappings: int = typer.Option(2_000_000, "--max-mappings", help="Enumerate spaces up to this size."),
           heuristic: Optional[str] = typer.Option(None, "--heuristic", help="Your heuristic, package.module:function (instance -> Mapping)."),
+          ablation: bool = typer.Option(False, "--ablation", help="Also run the ablation of Scope's search (each step made exact)."),
           out: Path = typer.Option(Path("results"), "--out", help="Results folder; the suite's results go to OUT/<suite>/.")) -> None:
     """Run every method on every instance of a suite (cached, resumable); write CSV, summary and plots."""
     from .bench import BenchSettings, run_suite
     root = Path.cwd()
-    settings = BenchSettings(time_limit, threads, seed, max_mappings, heuristic)
+    settings = BenchSettings(time_limit, threads, seed, max_mappings, heuristic, ablation)
     with Progress(console=Console(stderr=True)) as bar:
         task = bar.add_task("bench", total=None)
         folder = run_suite(suite, root, out, settings, progress=lambda what: bar.update(task, description=what, advance=1))

@@ -14,7 +14,7 @@ from .result import SolveResult
 from .space import SPACES
 
 HEURISTICS = ("scope", "segmented", "sequential")
-METHODS = (*HEURISTICS, "enumerate", "dp", "cpsat", "milp")
+METHODS = (*HEURISTICS, "fastdp", "enumerate", "dp", "cpsat", "milp")
 MILP_SOLVERS = ("cbc", "highs")
 
 
@@ -42,9 +42,9 @@ def solve(instance: Instance, method: str, options: SolveOptions = SolveOptions(
     if method == "enumerate":
         from .search.enumerate import solve_enumerate
         return solve_enumerate(instance, options.space, options.max_mappings, cost)[0]
-    if method == "dp":
-        from .exact.dp import solve_dp
-        return solve_dp(instance, options.space, cost, progress)
+    if method in ("dp", "fastdp"):
+        from .exact.dp import FAST_MAX_CLUSTERS, solve_dp
+        return solve_dp(instance, options.space, cost, progress, FAST_MAX_CLUSTERS if method == "fastdp" else None)
     if method == "milp" and options.solver not in MILP_SOLVERS:
         raise InputError("(arguments)", "--solver", f"unknown MILP solver {options.solver!r}; expected cbc or highs")
     from .exact.solver import solve_exact

@@ -41,17 +41,43 @@ def test_bench_runs_every_method_and_resumes(suite, monkeypatch):
         for r in group:
             assert float(r["latency_s"]) >= opt * (1 - 1e-9)
             assert 0 <= float(r["rank"]) <= 1 and float(r["optimum_s"]) == pytest.approx(opt)
-            if r["status"] == "optimal":
+            if r["status"] == "optimal" and r["space"] == "merged":
                 assert float(r["latency_s"]) == pytest.approx(opt, rel=1e-6)
-        assert "enumerate" in group[0]["proved_by"] and "cpsat" in group[0]["proved_by"]
+        assert "enumerate" in group[0]["proved_by"] and "cpsat" in group[0]["proved_by"] and "dp" in group[0]["proved_by"]
+        # each space's optimum, and every heuristic's gap to the optimum of its own space
+        get = {r["method"]: r for r in group}
+        for method, space in (("dp", "merged"), ("dp-segmented", "segmented"), ("dp-sequential", "sequential")):
+            assert get[method]["status"] == "optimal" and get[method]["space"] == space
+            assert float(group[0][f"opt_{space}_s"]) == float(get[method]["latency_s"])
+        for method, ref in (("scope", "dp"), ("segmented", "dp-segmented"), ("sequential", "dp-sequential"), ("fastdp", "dp")):
+            t, o = float(get[method]["latency_s"]), float(get[ref]["latency_s"])
+            assert float(get[method]["gap_to_space_optimum"]) == pytest.approx((t - o) / t, abs=1e-12) and t >= o
     summary = (out / "summary.md").read_text()
-    assert "scope-opt bench mini" in summary and "tiny-residual-2x2" in summary
+    assert "scope-opt bench mini" in summary and "tiny-residual-2x2" in summary and "## On proven optima" in summary
     for png in ("throughput.png", "energy.png", "ranks.png", "gaps.png"):
         assert (out / png).stat().st_size > 1000
     # a second run finds every result in the cache and computes nothing
     monkeypatch.setattr(bench, "run_method", lambda *a, **k: (_ for _ in ()).throw(AssertionError("recomputed")))
     again = run_suite("mini", suite, suite / "results", settings)
     assert (again / "results.csv").read_text() == (out / "results.csv").read_text()
+
+
+def test_bench_ablation_explains_the_whole_gap(suite):
+    """No step exact is the Scope search, all three is the optimum, and the Shapley shares
+    add up to Scope's gap."""
+    from scope_opt.bench_report import ablation_latencies, ablation_shares
+    settings = BenchSettings(time_limit_s=20, threads=1, ablation=True)
+    out = run_suite("mini", suite, suite / "results", settings)
+    with open(out / "results.csv") as f:
+        rows = [{k: (float(v) if k in ("latency_s", "opt_merged_s") and v else v) for k, v in r.items()} for r in csv.DictReader(f)]
+    lat, shares = ablation_latencies(rows), ablation_shares(rows)
+    assert set(lat) == {"tiny-chain4-2x1", "tiny-residual-2x2"}
+    for inst, l in lat.items():
+        scope_t, opt = l[frozenset()], l[frozenset({"segmentation", "clustering", "partition"})]
+        assert all(opt <= t * (1 + 1e-12) for t in l.values())
+        assert sum(shares[inst].values()) == pytest.approx((scope_t - opt) / scope_t, abs=1e-12)
+    assert (out / "ablation.csv").read_text().count("\n") == 1 + 8 * 2
+    assert "## Ablation" in (out / "summary.md").read_text()
 
 
 def test_bad_heuristic_and_suite(suite):

@@ -59,8 +59,11 @@ class ChainSolution:
 
 
 def chain_dp(instance: Instance, space: str = "merged", tables: LayerTables | None = None,
-             progress: Callable[[str], None] | None = None, memory_limit: int = MEMORY_LIMIT_BYTES) -> ChainSolution:
-    """Exact least T over the space (merged, segmented or sequential), and a mapping."""
+             progress: Callable[[str], None] | None = None, memory_limit: int = MEMORY_LIMIT_BYTES,
+             max_clusters: int | None = None) -> ChainSolution:
+    """Exact least T over the space (merged, segmented or sequential), and a mapping.
+    With `max_clusters`, exact over the mappings whose segments have at most that many
+    clusters (pipeline stages): a restriction of the space, so T is an upper bound."""
     import time
     net, pkg = instance.network, instance.package
     L, N = len(net.layers), pkg.chiplets
@@ -94,7 +97,7 @@ def chain_dp(instance: Instance, space: str = "merged", tables: LayerTables | No
     argn = np.zeros(tab.shape, np.int64)
     if space != "sequential":
         _budget_table(tab, tabm, argn)
-        best_segments(tabm, dram_s, weights_s, instance.batch, min(L, N), f, fp)
+        best_segments(tabm, dram_s, weights_s, instance.batch, min(L, N, max_clusters or L), f, fp)
     # a one-layer segment is a closed form of its chiplets and partition, weight tiling
     # included; with t = 1 it equals the value above, so this only adds options
     single, single_n, single_j = single_segment_table(instance, tables, range(N, N + 1) if space == "sequential"
@@ -114,7 +117,7 @@ def chain_dp(instance: Instance, space: str = "merged", tables: LayerTables | No
         cuts.append(int(prev[cuts[-1]]))
     cuts.reverse()
     segments, times = [], []
-    G = np.empty((min(L, N) + 1, L + 1, N + 1))
+    G = np.empty((min(L, N, max_clusters or L) + 1, L + 1, N + 1))
     for a, b in zip(cuts, cuts[1:]):
         p = int(fp[a, b])
         times.append(float(f[a, b]))

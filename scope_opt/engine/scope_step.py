@@ -12,7 +12,7 @@ import math
 from typing import NamedTuple
 
 import numpy as np
-from numba import njit
+from numba import njit, prange
 
 from .layers import LayerTables
 
@@ -287,3 +287,43 @@ def scope_segment(ft, a, b, segmented, batch, load_prefix, wsize, dram_s, weight
         if t < best_t:
             best_t, best_p, best_bounds, best_alloc = t, p, bounds, alloc.copy()
     return best_t, best_p, best_bounds, best_alloc, scored, filled
+
+
+@njit(cache=True, parallel=True)
+def scope_table(ft, wsize, N, out):
+    """out[x, y, n] = cluster_step's stage time for every cluster (the Scope search's
+    partition step over the whole table, for the ablation); a cluster that cannot fit on
+    any chiplet count ends the scan over y (a longer one loads at least as much)."""
+    L = ft.layers
+    for i in prange(L):
+        x = i // 2 if i % 2 == 0 else L - 1 - i // 2
+        path = np.empty(L, np.int64)
+        W = np.empty(N, np.int64)
+        A = np.empty(N, np.int64)
+        for y in range(x + 1, L + 1):
+            hopeless = True
+            for n in range(1, N + 1):
+                if _cannot_fit(ft, n, x, y):
+                    out[x, y, n] = INF
+                else:
+                    hopeless = False
+                    out[x, y, n] = cluster_step(ft, x, y, n, wsize, path, W, A)
+            if hopeless:
+                break
+
+
+@njit(cache=True, parallel=True)
+def scope_segments_all(ft, batch, load_prefix, wsize, dram_s, weights_s, table, done, weight_bytes, cap_bytes, f, fp):
+    """f[a, b] = the Scope search's T_s of every segment [a, b) of two or more layers whose
+    weights could fit in the whole package (`cap_bytes`: every weight is held by some
+    chiplet), its segment step run on `table` (the ablation's exact segmentation over
+    Scope's per-segment solver); fp[a, b] = its cluster count."""
+    L = ft.layers
+    for i in prange(L):
+        a = i // 2 if i % 2 == 0 else L - 1 - i // 2
+        for b in range(a + 2, L + 1):
+            if weight_bytes[a, b] > cap_bytes:
+                break
+            t, p, _, _, _, _ = scope_segment(ft, a, b, False, batch, load_prefix, wsize, dram_s, weights_s, table, done)
+            f[a, b] = t
+            fp[a, b] = p

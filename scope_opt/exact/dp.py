@@ -13,21 +13,28 @@ from ..instance import Instance
 from ..result import SolveResult
 
 REL_TOL = 1e-12  # the DP adds the evaluator's terms in the evaluator's order; allow only float noise
+FAST_MAX_CLUSTERS = 8  # `fastdp`: pipelines of at most this many stages
 
 
 def solve_dp(instance: Instance, space: str = "merged", cost: CostModel | None = None,
-             progress: Callable[[str], None] | None = None) -> SolveResult:
+             progress: Callable[[str], None] | None = None, max_clusters: int | None = None) -> SolveResult:
+    """The chain DP; with `max_clusters` it is `fastdp`, exact only over the mappings whose
+    segments have at most that many clusters, so a heuristic for the whole space (no bound)."""
     from ..engine.chain import chain_dp
     start = time.perf_counter()
-    sol = chain_dp(instance, space, progress=progress)
+    sol = chain_dp(instance, space, progress=progress, max_clusters=max_clusters)
     elapsed = time.perf_counter() - start
+    method = "dp" if max_clusters is None else "fastdp"
+    settings = {} if max_clusters is None else {"max_clusters": max_clusters}
     stats = {**sol.stats, "objective_s": sol.latency_s if sol.mapping else None}
     if sol.mapping is None:
-        return SolveResult("dp", space, "infeasible", None, None, None, elapsed, None, {},
+        return SolveResult(method, space, "infeasible", None, None, None, elapsed, None, settings,
                            {**stats, "reason": "no segmentation of the network fits in SRAM"})
     ev = evaluate(instance, sol.mapping, cost or CostModel(instance))
     if not ev.feasible or abs(ev.latency_s - sol.latency_s) > REL_TOL * sol.latency_s:
         raise RuntimeError(f"chain DP and evaluator disagree on {instance.name}: DP {sol.latency_s!r}, "
                            f"evaluator {ev.latency_s!r} ({ev.reason}); please report this")
     stats["segment_times_s"] = list(sol.segment_times)
-    return SolveResult("dp", space, "optimal", sol.mapping, ev, sol.latency_s, elapsed, None, {}, stats)
+    if max_clusters is not None:
+        return SolveResult(method, space, "heuristic", sol.mapping, ev, None, elapsed, None, settings, stats)
+    return SolveResult(method, space, "optimal", sol.mapping, ev, sol.latency_s, elapsed, None, settings, stats)
