@@ -33,7 +33,7 @@ from scope_opt.instance import load_instance  # noqa: E402
 from scope_opt.search.scope import search  # noqa: E402
 
 RESULTS = ROOT / "results"
-NETWORKS = ("resnet50", "resnet152", "mobilenetv2", "vgg16")
+NETWORKS = ("resnet50", "resnet152", "mobilenetv2", "vgg16", "alexnet")
 MESHES = (4, 6, 8)
 SPACES = ("merged", "segmented", "sequential")
 
