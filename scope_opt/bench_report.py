@@ -90,11 +90,14 @@ def plots(rows: list[dict], out: Path) -> None:
     if shares:
         insts = list(shares)
         fig, ax = plt.subplots(figsize=(max(5, 0.9 * len(insts)), 3.8))
-        bottom = np.zeros(len(insts))
+        up, down = np.zeros(len(insts)), np.zeros(len(insts))  # a negative share is drawn below zero
         for step in STEPS:
             vals = np.array([100 * shares[i][step] for i in insts])
-            ax.bar(range(len(insts)), vals, 0.6, bottom=bottom, label=f"{step} (exact)")
-            bottom += vals
+            base = np.where(vals >= 0, up, down)
+            ax.bar(range(len(insts)), vals, 0.6, bottom=base, label=f"{step} (exact)")
+            up += np.maximum(vals, 0)
+            down += np.minimum(vals, 0)
+        ax.axhline(0, color="black", lw=0.6)
         ax.set_xticks(range(len(insts)), [i.replace("-simba-", " ") for i in insts], rotation=40, ha="right", fontsize=7)
         ax.set_ylabel("Scope's gap to the optimum (%)")
         ax.set_title("Where Scope's search loses: each step's Shapley share of its gap", fontsize=9)

@@ -5,12 +5,15 @@ from __future__ import annotations
 import functools
 import json
 import math
+import os
 import sys
+from collections import Counter
 from pathlib import Path
 from typing import Callable, Optional
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import Progress
 from rich.table import Table
 
@@ -40,7 +43,7 @@ def guarded(fn: Callable) -> Callable:
         try:
             return fn(*args, **kwargs)
         except InputError as exc:
-            Console(stderr=True).print(f"[red]error[/red]: {exc}", highlight=False, soft_wrap=True, markup=True)
+            Console(stderr=True).print(f"[red]error[/red]: {escape(str(exc))}", highlight=False, soft_wrap=True, markup=True)
             raise typer.Exit(2) from None
         except KeyboardInterrupt:
             Console(stderr=True).print("[yellow]interrupted[/yellow]: stopped before finishing; no result was written")
@@ -55,6 +58,14 @@ def command(name: str | None = None) -> Callable:
 JsonOpt = typer.Option(None, "--json", help="Write the result as JSON to this file ('-' for standard output).")
 
 
+def write_text_atomic(path: Path, text: str) -> None:
+    """Write to a temporary file beside `path`, then rename: never a half-written file."""
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(text)
+    os.replace(tmp, path)
+
+
 def write_json(target: Optional[str], payload: dict) -> None:
     if target is None:
         return
@@ -62,7 +73,7 @@ def write_json(target: Optional[str], payload: dict) -> None:
     if target == "-":
         sys.stdout.write(text + "\n")
     else:
-        Path(target).write_text(text + "\n")
+        write_text_atomic(Path(target), text + "\n")
 
 
 @command()
@@ -277,6 +288,46 @@ def bench(suite: str = typer.Argument(..., help="Suite: a folder name under inst
         task = bar.add_task("bench", total=None)
         folder = run_suite(suite, root, out, settings, progress=lambda what: bar.update(task, description=what, advance=1))
     console.print(f"wrote {folder / 'results.csv'}, {folder / 'summary.md'} and plots in {folder}")
+
+
+def _input_shape(text: Optional[str]) -> tuple[int, int, int] | None:
+    if text is None:
+        return None
+    parts = text.split(",")
+    if len(parts) != 3 or not all(p.strip().isdigit() and int(p) > 0 for p in parts):
+        raise InputError("(arguments)", "--input-shape", f"expected C,H,W as three positive integers, e.g. 3,224,224, got {text!r}")
+    return tuple(int(p) for p in parts)  # type: ignore[return-value]
+
+
+@command("import")
+def import_cmd(model: Path = typer.Argument(..., help="ONNX model file."),
+               out: Optional[Path] = typer.Option(None, "--out", help="Network YAML to write (default models/<name>.yaml beside the project, or ./<name>.yaml)."),
+               input_shape: Optional[str] = typer.Option(None, "--input-shape", help="C,H,W when the model's input dims are symbolic."),
+               skip_unsupported: bool = typer.Option(False, "--skip-unsupported", help="Drop operators the model cannot express, with a warning."),
+               name: Optional[str] = typer.Option(None, "--name", help="Network name (default: the file name).")) -> None:
+    """Convert an ONNX model to a network YAML (shapes only: no weights, no runtime)."""
+    import yaml
+    from .network import MODELS_DIR, build_network
+    from .onnx_import import import_onnx
+    rep = import_onnx(model, _input_shape(input_shape), skip_unsupported, name)
+    net = build_network(rep.description, str(model), model.stem)
+    target = out or ((MODELS_DIR if MODELS_DIR.is_dir() else Path.cwd()) / f"{net.name}.yaml")
+    header = f"# {net.name}: imported from {model.name} by scope-opt import\n"
+    text = header + yaml.safe_dump(rep.description, sort_keys=False, default_flow_style=None, width=160)
+    write_text_atomic(target, text)
+    err = Console(stderr=True)
+    for d in rep.dropped:
+        err.print(f"[yellow]warning[/yellow]: dropped {escape(d)} (--skip-unsupported)", highlight=False)
+    table = Table(title=f"{escape(net.name)}: imported from {escape(model.name)}")
+    for col in ("layers", "conv", "fc", "pool", "residual adds", "MACs/sample", "weights"):
+        table.add_column(col, justify="right")
+    ops = Counter(layer.op for layer in net.layers)
+    table.add_row(str(len(net.layers)), str(ops["conv"]), str(ops["fc"]), str(ops["pool"]),
+                  str(sum(1 for layer in net.layers if layer.residual)), si(net.macs), si(net.weights))
+    console.print(table)
+    if rep.folded:
+        console.print("folded: " + ", ".join(f"{op} x{k}" for op, k in sorted(rep.folded.items())), highlight=False)
+    console.print(f"wrote {escape(str(target))}", highlight=False)
 
 
 @command()

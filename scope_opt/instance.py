@@ -117,13 +117,13 @@ def resolve_model(model: str, base: Path, src: str) -> Path:
     """A model is a path relative to the instance file, or a name in a models/ folder
     found beside the instance or in one of its parent folders (or the working directory)."""
     candidates = [base / model]
-    if not model.endswith((".yaml", ".yml")):
+    if not model.endswith((".yaml", ".yml", ".onnx")):
         for folder in [base, *base.parents, Path.cwd()]:
             candidates.append(folder / "models" / f"{model}.yaml")
     for c in candidates:
         if c.is_file():
             return c
-    raise InputError(src, "workload.model", f"no model '{model}': expected a name in models/ (e.g. resnet50) or a YAML path relative to the instance file")
+    raise InputError(src, "workload.model", f"no model '{model}': expected a name in models/ (e.g. resnet50), or a YAML or ONNX path relative to the instance file")
 
 
 def build_instance(raw: dict, src: str, base: Path, default_name: str) -> Instance:
@@ -135,7 +135,18 @@ def build_instance(raw: dict, src: str, base: Path, default_name: str) -> Instan
     model = workload.get("model")
     if not isinstance(model, str) or not model:
         raise InputError(src, "workload.model", "required; expected a model name or a YAML path")
-    network = load_network(resolve_model(model, base, src))
+    path = resolve_model(model, base, src)
+    shape = workload.get("input_shape")
+    if shape is not None and (not isinstance(shape, list) or len(shape) != 3
+                              or any(isinstance(v, bool) or not isinstance(v, int) or v < 1 for v in shape)):
+        raise InputError(src, "workload.input_shape", f"expected [C, H, W], three positive integers, got {shape!r}")
+    if path.suffix == ".onnx":
+        from .onnx_import import load_onnx_network
+        network = load_onnx_network(path, tuple(shape) if shape else None)
+    elif shape is not None:
+        raise InputError(src, "workload.input_shape", "applies to an ONNX model only; a YAML network states its input")
+    else:
+        network = load_network(path)
     span = workload.get("layers")
     if span is not None:
         n = len(network.layers)

@@ -43,8 +43,8 @@ def solve(instance: Instance, method: str, options: SolveOptions = SolveOptions(
         from .search.enumerate import solve_enumerate
         return solve_enumerate(instance, options.space, options.max_mappings, cost)[0]
     if method in ("dp", "fastdp"):
-        from .exact.dp import FAST_MAX_CLUSTERS, solve_dp
-        return solve_dp(instance, options.space, cost, progress, FAST_MAX_CLUSTERS if method == "fastdp" else None)
+        from .exact.dp import fast_max_clusters, solve_dp
+        return solve_dp(instance, options.space, cost, progress, fast_max_clusters(instance) if method == "fastdp" else None)
     if method == "milp" and options.solver not in MILP_SOLVERS:
         raise InputError("(arguments)", "--solver", f"unknown MILP solver {options.solver!r}; expected cbc or highs")
     from .exact.solver import solve_exact

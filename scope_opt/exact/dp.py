@@ -13,7 +13,14 @@ from ..instance import Instance
 from ..result import SolveResult
 
 REL_TOL = 1e-12  # the DP adds the evaluator's terms in the evaluator's order; allow only float noise
-FAST_MAX_CLUSTERS = 8  # `fastdp`: pipelines of at most this many stages
+
+
+def fast_max_clusters(instance: Instance) -> int:
+    """`fastdp`'s pipeline depth: at most max(8, 1.5 x the longer mesh side) clusters per
+    segment.  The optimal pipelines of ResNet-152 use 8 on 8x8, 13 on 10x10, 18 on 12x12
+    and 32 on 16x16 (results/large-scaling.csv), so this keeps most of them in reach
+    while the segment step's work, which grows with the depth, shrinks."""
+    return max(8, -(-3 * max(instance.package.mesh) // 2))
 
 
 def solve_dp(instance: Instance, space: str = "merged", cost: CostModel | None = None,
