@@ -155,12 +155,14 @@ class CostModel:
         return max(self.compute_s(l, part), self.nop_s(l, part, prev))
 
     def _weight_bytes(self, l: int, part: Partition) -> np.ndarray:
-        """Weights each chiplet holds: a K split divides them, an H split replicates them."""
+        """Weights each chiplet holds: a K split divides them, an H split replicates them;
+        an idle chiplet (empty channel or row range) holds none."""
         layer = self.net.layers[l]
         b = self.blocks(l, part)
         if layer.op == "pool":
             return np.zeros_like(b.k0)
-        return (b.k1 - b.k0) * layer.c_per_group * layer.R * layer.S * self.e
+        busy = (b.k1 > b.k0) & (b.h1 > b.h0)
+        return np.where(busy, (b.k1 - b.k0) * layer.c_per_group * layer.R * layer.S * self.e, 0)
 
     def _act_bytes(self, l: int, part: Partition) -> np.ndarray:
         """Input needed plus output computed, per chiplet."""

@@ -136,7 +136,8 @@ def evaluate(instance: Instance, mapping: Mapping, cost: CostModel | None = None
                 for t, by in cost.received_by_tensor(l, p, prev if cost.owns_from_previous(l) else None):
                     src_l = net.producer(t)
                     if src_l is not None and where[src_l][0] == si:
-                        hops = np.array([mean_hops(place[i], where[src_l][1], pkg.mesh) for i in range(c.chiplets)])
+                        # a received byte crosses at least one link, even from its own chiplet
+                        hops = np.array([max(1.0, mean_hops(place[i], where[src_l][1], pkg.mesh)) for i in range(c.chiplets)])
                     else:
                         hops = np.array([dram_hops(place[i], pkg.mesh) for i in range(c.chiplets)])
                     nop += reps * float((by * hops).sum())

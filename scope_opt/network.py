@@ -208,15 +208,17 @@ def build_network(raw: Any, src: str, default_name: str) -> Network:
             if len({(t.H, t.W) for t in ins}) > 1:
                 raise InputError(src, f"{where}.inputs", "inputs concatenated by channel must have equal rows and columns")
             c_in = sum(t.C for t in ins)
+            explicit = "pad" in rl  # an explicit pad applies to rows and columns
             pad = _int(rl, "pad", where, src, (R - 1) // 2, minimum=0)
+            pad_w = pad if explicit else (S - 1) // 2  # by default rows pad (R-1)//2, columns (S-1)//2
             h_in, w_in = ins[0].H, ins[0].W
-            H, W = _out_len(h_in, R, stride, pad), _out_len(w_in, S, stride, pad)
+            H, W = _out_len(h_in, R, stride, pad), _out_len(w_in, S, stride, pad_w)
             if H < 1 or W < 1:
                 raise InputError(src, f"{where}.R", f"kernel {R}x{S} with pad {pad} does not fit the {h_in}x{w_in} input")
-            for key, val, n_in, r in (("H", H, h_in, R), ("W", W, w_in, S)):
+            for key, val, n_in, r, p in (("H", H, h_in, R, pad), ("W", W, w_in, S, pad_w)):
                 given = rl.get(key, val)
                 if given != val:
-                    raise InputError(src, f"{where}.{key}", f"expected {val} = floor(({n_in} + 2*{pad} - {r}) / {stride}) + 1 from the producer, got {given!r}")
+                    raise InputError(src, f"{where}.{key}", f"expected {val} = floor(({n_in} + 2*{p} - {r}) / {stride}) + 1 from the producer, got {given!r}")
         C = rl.get("C", c_in)
         if C != c_in:
             raise InputError(src, f"{where}.C", f"expected {c_in} (the producers' output{' flattened' if flatten else ''}), got {C!r}")

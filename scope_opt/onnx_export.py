@@ -9,6 +9,13 @@ from pathlib import Path
 from .network import NETWORK_INPUT, Network
 
 
+def _pads(layer) -> list[int]:
+    """ONNX pads [top, left, bottom, right]: a square kernel pads `pad` everywhere; a
+    non-square one was padded by the per-axis default, columns (S-1)//2."""
+    pw = layer.pad if layer.R == layer.S else (layer.S - 1) // 2
+    return [layer.pad, pw, layer.pad, pw]
+
+
 def export_onnx(net: Network, path: str | Path | None = None):
     """The network as an ONNX ModelProto (written to `path` when given): Conv (+ Add for a
     residual) + Relu per conv layer, Flatten + Gemm per fc layer, MaxPool or
@@ -29,7 +36,7 @@ def export_onnx(net: Network, path: str | Path | None = None):
             inputs.append(helper.make_tensor_value_info(w, TensorProto.FLOAT, [layer.K, layer.c_per_group, layer.R, layer.S]))
             out = f"{layer.name}__conv"
             nodes.append(helper.make_node("Conv", [src[0], w], [out], name=layer.name, kernel_shape=[layer.R, layer.S],
-                                          strides=[layer.stride] * 2, pads=[layer.pad] * 4, group=layer.groups))
+                                          strides=[layer.stride] * 2, pads=_pads(layer), group=layer.groups))
             if layer.residual:
                 nodes.append(helper.make_node("Add", [out, layer.residual], [f"{layer.name}__sum"], name=f"{layer.name}__add"))
                 out = f"{layer.name}__sum"
@@ -47,7 +54,7 @@ def export_onnx(net: Network, path: str | Path | None = None):
                 nodes.append(helper.make_node("GlobalAveragePool", src, [layer.name], name=layer.name))
             else:
                 nodes.append(helper.make_node("MaxPool", src, [layer.name], name=layer.name, kernel_shape=[layer.R, layer.S],
-                                              strides=[layer.stride] * 2, pads=[layer.pad] * 4))
+                                              strides=[layer.stride] * 2, pads=_pads(layer)))
     last = net.layers[-1]
     output = helper.make_tensor_value_info(last.name, TensorProto.FLOAT, [1, last.K, last.H, last.W] if last.op != "fc" else [1, last.K])
     graph = helper.make_graph(nodes, net.name, inputs, [output])

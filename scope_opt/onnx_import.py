@@ -167,9 +167,11 @@ def import_onnx(path: str | Path, input_shape: tuple[int, int, int] | None = Non
                 if a["auto_pad"] in (b"VALID", "VALID"):
                     pad = 0
             elif pads is not None:
-                if len(set(pads)) != 1:
-                    raise InputError(path, where(node), f"pads {pads} differ per side or axis; expected one pad for all sides")
-                pad = pads[0]
+                if len(set(pads)) == 1:
+                    pad = pads[0]
+                elif list(pads) != [(R - 1) // 2, (S - 1) // 2] * 2:  # the default per-axis rule needs no pad
+                    raise InputError(path, where(node), f"pads {pads}: expected one pad for all sides, or "
+                                                        f"[(R-1)//2, (S-1)//2] on each side")
             else:
                 pad = 0
             src = ref[data[0]]

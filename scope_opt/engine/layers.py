@@ -149,7 +149,8 @@ def _tables_for_n(la, parts, n, pe_k, pe_c, e, freq_hz, nop_bps):
                     c = -(-(kb * hb * la.W[l]) // pe_k)
                 else:
                     c = (-(-kb // pe_k)) * (-(-la.cpg[l] // pe_c)) * hb * la.W[l] * la.R[l] * la.S[l]
-                    w[l, j, i] = kb * la.cpg[l] * la.R[l] * la.S[l] * e
+                    if kb > 0 and hb > 0:  # an idle chiplet holds none of the layer's weights
+                        w[l, j, i] = kb * la.cpg[l] * la.R[l] * la.S[l] * e
                 cycles = max(cycles, c)
                 need = 0
                 owned[:] = 0
