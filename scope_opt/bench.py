@@ -6,6 +6,9 @@ from __future__ import annotations
 import csv
 import dataclasses
 import hashlib
+import os
+import re
+import tempfile
 import importlib
 import json
 import sys
@@ -25,6 +28,7 @@ from .evaluate import evaluate
 from .exact.settings import SolverSettings
 from .instance import Instance, load_instance
 from .mapping import Mapping, mapping_from_dict, validate
+from .outputs import dumps, write_text_atomic
 from .result import SolveResult
 from .solve import SolveOptions, solve
 from .space import StructuralSpace
@@ -131,28 +135,66 @@ def run_method(instance: Instance, method: str, settings: BenchSettings, cost: C
     return solve(instance, name, SolveOptions(solver=backend or "highs", settings=solver_settings), cost), None
 
 
+CACHE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+
+
+def load_suite(files: list[Path], root: Path) -> tuple[list[tuple[Path, Instance]], list[tuple[str, str]]]:
+    """Every instance of the suite that loads, and (file, error) for those that do not.
+    Names must be unique in a suite and usable as file names (they key the cache)."""
+    good, broken, names = [], [], {}
+    for path in files:
+        rel = str(path.relative_to(root) if path.is_relative_to(root) else path)
+        try:
+            inst = load_instance(path)
+        except InputError as exc:
+            broken.append((rel, str(exc)))
+            continue
+        if not CACHE_NAME.match(inst.name):
+            broken.append((rel, f"{path}: name: {inst.name!r} cannot name a cache file; expected letters, digits, "
+                                "'.', '_' and '-', starting with a letter or digit"))
+            continue
+        if inst.name in names:
+            raise InputError(path, "name", f"{inst.name!r} is also the name of {names[inst.name]}; expected unique "
+                                           "instance names in a suite (rows and cache entries are keyed by name)")
+        names[inst.name] = path
+        good.append((path, inst))
+    return good, broken
+
+
+def read_cache(entry: Path) -> dict | None:
+    """A cached row, or None when the entry is missing or unreadable (then it is recomputed)."""
+    try:
+        row = json.loads(entry.read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+        return None
+    return row if isinstance(row, dict) and "method" in row else None
+
+
 def run_suite(suite: str, root: Path, out_root: Path, settings: BenchSettings,
               progress: Callable[[str], None] | None = None) -> Path:
     name, files = suite_files(suite, root)
     out = out_root / name
     cache = out / "cache"
     cache.mkdir(parents=True, exist_ok=True)
+    instances, broken = load_suite(files, root)
     rows = []
-    for path in files:
-        inst = load_instance(path)
+    for path, inst in instances:
         cost = CostModel(inst)
         shared: dict = {}
         for method in methods_for(inst, settings):
             key = cache_key(path, inst, method, settings)
-            entry = cache / f"{inst.name}__{method.replace(':', '_')}__{key}.json"
+            entry = cache / f"{inst.name}__{method.replace(':', '_').replace('/', '_')}__{key}.json"
+            if entry.resolve().parent != cache.resolve():
+                raise InputError(path, "name", f"{inst.name!r} would write outside {cache}")
             if progress:
                 progress(f"{inst.name}: {method}")
-            if entry.exists():
-                row = json.loads(entry.read_text())
-            else:
+            row = read_cache(entry)
+            if row is None:
                 res, lat = run_method(inst, method, settings, cost, shared)
                 if lat is not None:
-                    np.save(entry.with_suffix(".npy"), lat)
+                    with tempfile.NamedTemporaryFile(dir=cache, suffix=".npy", delete=False) as f:
+                        np.save(f, lat)
+                    os.replace(f.name, entry.with_suffix(".npy"))
                 unfit = unfit_layers(inst, cost)
                 row = {"instance": inst.name,
                        "note": "; ".join(f"layer {l} ({inst.network.layers[l].name}) needs {b} B of activations per "
@@ -162,7 +204,8 @@ def run_suite(suite: str, root: Path, out_root: Path, settings: BenchSettings,
                        "chiplets": inst.package.chiplets, "mesh": f"{inst.package.mesh[0]}x{inst.package.mesh[1]}",
                        "batch": inst.batch, "macs": inst.network.macs,
                        "peak_throughput": inst.package.peak_macs_per_s / inst.network.macs, **res.to_dict()}
-                entry.write_text(json.dumps(row, default=str))  # written last: an interrupted run loses only this one
+                # written last and atomically: an interrupted run loses only this one, never half of it
+                write_text_atomic(entry, dumps(row))
             row["latencies_file"] = str(entry.with_suffix(".npy")) if entry.with_suffix(".npy").exists() else ""
             rows.append(row)
     add_ranks_and_gaps(rows)
@@ -170,7 +213,7 @@ def run_suite(suite: str, root: Path, out_root: Path, settings: BenchSettings,
     from .bench_report import plots, summary, write_ablation_csv
     plots(rows, out)
     write_ablation_csv(rows, out / "ablation.csv")
-    (out / "summary.md").write_text(summary(name, rows, settings))
+    write_text_atomic(out / "summary.md", summary(name, rows, settings, broken))
     return out
 
 
@@ -218,8 +261,10 @@ CSV_FIELDS = ["instance", "network", "layers", "chiplets", "mesh", "batch", "met
 
 
 def write_csv(rows: list[dict], path: Path) -> None:
-    with open(path, "w", newline="") as f:
-        w = csv.DictWriter(f, fieldnames=CSV_FIELDS, extrasaction="ignore")
-        w.writeheader()
-        for r in rows:
-            w.writerow({k: (json.dumps(r[k]) if isinstance(r.get(k), dict) else r.get(k)) for k in CSV_FIELDS})
+    import io
+    f = io.StringIO()
+    w = csv.DictWriter(f, fieldnames=CSV_FIELDS, extrasaction="ignore")
+    w.writeheader()
+    for r in rows:
+        w.writerow({k: (json.dumps(r[k]) if isinstance(r.get(k), dict) else r.get(k)) for k in CSV_FIELDS})
+    write_text_atomic(path, f.getvalue())

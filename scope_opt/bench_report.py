@@ -7,6 +7,8 @@ from pathlib import Path
 
 import numpy as np
 
+from .outputs import save_figure, write_text_atomic
+
 HEURISTICS = ("scope", "segmented", "sequential", "fastdp")
 BASELINES = ("segmented", "sequential")
 STEPS = ("segmentation", "clustering", "partition")
@@ -49,7 +51,7 @@ def plots(rows: list[dict], out: Path) -> None:
         handles, labels = axes[0][0].get_legend_handles_labels()
         fig.legend(handles, labels, loc="lower center", ncol=min(len(labels), 5), fontsize=7)
         fig.tight_layout(rect=(0, 0.1, 1, 1))
-        fig.savefig(out / fname, dpi=110)
+        save_figure(fig, out / fname, dpi=110)
         plt.close(fig)
     with_dist = [r for r in rows if r["method"] == "enumerate" and r.get("latencies_file")]
     if with_dist:
@@ -67,7 +69,7 @@ def plots(rows: list[dict], out: Path) -> None:
             ax.set_yscale("log")
         axes[0][0].legend(fontsize=7)
         fig.tight_layout()
-        fig.savefig(out / "ranks.png", dpi=110)
+        save_figure(fig, out / "ranks.png", dpi=110)
         plt.close(fig)
     heur = [r for r in rows if (r["method"] in HEURISTICS or r["method"].startswith("user:"))
             and (r.get("gap_to_space_optimum") is not None or r["gap_to_optimum"] is not None)]
@@ -84,7 +86,7 @@ def plots(rows: list[dict], out: Path) -> None:
         ax.set_ylabel("gap to its space's optimum (%)")
         ax.legend(fontsize=7)
         fig.tight_layout()
-        fig.savefig(out / "gaps.png", dpi=110)
+        save_figure(fig, out / "gaps.png", dpi=110)
         plt.close(fig)
     shares = ablation_shares(rows)
     if shares:
@@ -103,7 +105,7 @@ def plots(rows: list[dict], out: Path) -> None:
         ax.set_title("Where Scope's search loses: each step's Shapley share of its gap", fontsize=9)
         ax.legend(fontsize=7)
         fig.tight_layout()
-        fig.savefig(out / "ablation.png", dpi=110)
+        save_figure(fig, out / "ablation.png", dpi=110)
         plt.close(fig)
 
 
@@ -135,17 +137,19 @@ def write_ablation_csv(rows: list[dict], path: Path) -> None:
     lat = ablation_latencies(rows)
     if not lat:
         return
+    import io
     times = {(r["instance"], r["method"]): r["solve_time_s"] for r in rows}
-    with open(path, "w", newline="") as f:
-        w = csv.writer(f)
-        w.writerow(["instance", "variant", "exact_steps", "latency_s", "gap_to_optimum", "time_s",
-                    *[f"share_{s}" for s in STEPS]])
-        for inst, l in lat.items():
-            opt, sh = l[frozenset(STEPS)], shapley(l)
-            for v in all_variants():
-                method = ("scope" if not v else "dp" if len(v) == len(STEPS) else "ablation:" + "+".join(sorted(v)))
-                w.writerow([inst, variant_name(v), "+".join(s for s in STEPS if s in v), l[v], (l[v] - opt) / l[v],
-                            times.get((inst, method)), *[sh[s] / l[frozenset()] for s in STEPS]])
+    f = io.StringIO()
+    w = csv.writer(f)
+    w.writerow(["instance", "variant", "exact_steps", "latency_s", "gap_to_optimum", "time_s",
+                *[f"share_{s}" for s in STEPS]])
+    for inst, l in lat.items():
+        opt, sh = l[frozenset(STEPS)], shapley(l)
+        for v in all_variants():
+            method = ("scope" if not v else "dp" if len(v) == len(STEPS) else "ablation:" + "+".join(sorted(v)))
+            w.writerow([inst, variant_name(v), "+".join(s for s in STEPS if s in v), l[v], (l[v] - opt) / l[v],
+                        times.get((inst, method)), *[sh[s] / l[frozenset()] for s in STEPS]])
+    write_text_atomic(path, f.getvalue())
 
 
 def ablation_shares(rows: list[dict]) -> dict[str, dict[str, float]]:
@@ -159,7 +163,7 @@ def _f(x, fmt="{:.4g}") -> str:
     return "-" if x is None or (isinstance(x, float) and not math.isfinite(x)) else fmt.format(x)
 
 
-def summary(name: str, rows: list[dict], settings) -> str:
+def summary(name: str, rows: list[dict], settings, broken: list[tuple[str, str]] = ()) -> str:
     lines = [f"# Bench results: suite `{name}`", "",
              f"Command: `scope-opt bench {name} --time-limit {settings.time_limit_s:g} --threads {settings.threads} "
              f"--seed {settings.seed} --max-mappings {settings.max_mappings}"
@@ -189,6 +193,8 @@ def summary(name: str, rows: list[dict], settings) -> str:
     notes = {r["instance"]: r["note"] for r in rows if r.get("note")}
     if notes:
         lines += ["", "## Infeasible instances", ""] + [f"- {i}: {n}." for i, n in notes.items()]
+    if broken:
+        lines += ["", "## Instances that could not be read (skipped; the rest ran)", ""] + [f"- `{f}`: {e}" for f, e in broken]
     lines += proven_optima(by_inst)
     lines += paper_claims(rows)
     lines += ablation_table(rows)

@@ -23,7 +23,9 @@ from .errors import InputError
 from .evaluate import evaluate
 from .exact.settings import SolverSettings
 from .instance import load_instance
-from .mapping import load_mapping, save_mapping
+from .inputs import check_options
+from .mapping import load_mapping
+from .outputs import check_output_folder, check_output_path, write_json, write_text_atomic
 from .rank import rank_of, sample_latencies
 from .report import big, show_evaluation, show_instance, si
 from .result import SolveResult
@@ -58,29 +60,12 @@ def command(name: str | None = None) -> Callable:
 JsonOpt = typer.Option(None, "--json", help="Write the result as JSON to this file ('-' for standard output).")
 
 
-def write_text_atomic(path: Path, text: str) -> None:
-    """Write to a temporary file beside `path`, then rename: never a half-written file."""
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text)
-    os.replace(tmp, path)
-
-
-def write_json(target: Optional[str], payload: dict) -> None:
-    if target is None:
-        return
-    text = json.dumps(payload, indent=1, default=str)
-    if target == "-":
-        sys.stdout.write(text + "\n")
-    else:
-        write_text_atomic(Path(target), text + "\n")
-
-
 @command()
 def show(instance: Path = typer.Argument(..., help="Instance TOML file."),
          all_layers: bool = typer.Option(False, "--all", help="List every layer, not the first and last 12."),
          json_out: Optional[str] = JsonOpt) -> None:
     """Summarise an instance: its network's layers, MACs and weights, and the package."""
+    check_output_path(json_out, "--json", allow_stdout=True)
     inst = load_instance(instance)
     cost = CostModel(inst)
     unfit, tiled = unfit_layers(inst, cost), tiled_layers(inst, cost)
@@ -102,6 +87,7 @@ def evaluate_cmd(instance: Path = typer.Argument(..., help="Instance TOML file."
                  mapping: Path = typer.Argument(..., help="Mapping JSON file."),
                  json_out: Optional[str] = JsonOpt) -> None:
     """Score a mapping with the reference evaluator."""
+    check_output_path(json_out, "--json", allow_stdout=True)
     inst = load_instance(instance)
     mp = load_mapping(mapping)
     ev = evaluate(inst, mp, CostModel(inst), src=str(mapping))
@@ -119,8 +105,7 @@ VerboseOpt = typer.Option(False, "--verbose", help="Exact models: stream the sol
 
 
 def solver_settings(time_limit: float, threads: int, seed: int, gap_rel: float, warm: bool, verbose: bool) -> SolverSettings:
-    if time_limit <= 0 or threads < 1 or not 0 <= gap_rel < 1:
-        raise InputError("(arguments)", "--time-limit/--threads/--gap", "expected time limit > 0, threads >= 1, 0 <= gap < 1")
+    check_options(time_limit=time_limit, threads=threads, seed=seed, gap=gap_rel)
     return SolverSettings(time_limit_s=time_limit, threads=threads, seed=seed, gap_rel=gap_rel, warm_start=warm, verbose=verbose)
 
 
@@ -130,7 +115,7 @@ SpaceOpt = typer.Option("merged", "--space", help="merged (Scope), segmented, or
 def print_result(res: SolveResult, title: str) -> None:
     if res.evaluation is not None:
         show_evaluation(console, res.evaluation, title)
-    console.print(f"method {res.method} ({res.space} space): status [bold]{res.status}[/bold], "
+    console.print(f"method {escape(res.method)} ({res.space} space): status [bold]{res.status}[/bold], "
                   f"T = {si(res.latency_s, 's')}, bound {si(res.bound_s, 's') if res.bound_s is not None else '-'}, "
                   f"gap {f'{res.gap:.3%}' if res.gap is not None else '-'}, {res.solve_time_s:.3g} s, "
                   f"{res.mappings_scored if res.mappings_scored is not None else '-'} mappings scored")
@@ -150,6 +135,14 @@ def solve(instance: Path = typer.Argument(..., help="Instance TOML file."),
           json_out: Optional[str] = JsonOpt,
           out: Optional[Path] = typer.Option(None, "--out", help="Write the mapping as JSON to this file.")) -> None:
     """Find a mapping with a heuristic search or an exact method; the evaluator re-scores it."""
+    check_output_path(json_out, "--json", allow_stdout=True)
+    check_output_path(out, "--out")
+    if export is not None:
+        suffixes = (".pb", ".pb.txt") if method == "cpsat" else (".lp", ".mps")
+        if method not in ("cpsat", "milp"):
+            raise InputError("(arguments)", "--export", f"only the exact models cpsat and milp write a model, not {method!r}")
+        check_output_path(export, "--export", suffixes)
+    check_options(max_mappings=max_mappings)
     inst = load_instance(instance)
     settings = solver_settings(time_limit, threads, seed, gap_rel, warm_start, verbose)
     what = f"{method} on {inst.name} ({len(inst.network.layers)} layers, {inst.package.chiplets} chiplets)"
@@ -160,7 +153,7 @@ def solve(instance: Path = typer.Argument(..., help="Instance TOML file."),
     if json_out != "-":
         print_result(res, f"{inst.name} / {method}")
     if out is not None and res.mapping is not None:
-        save_mapping(res.mapping, out)
+        write_text_atomic(out, res.mapping.to_json() + "\n")
     write_json(json_out, {"instance": inst.name, **res.to_dict()})
 
 
@@ -174,6 +167,7 @@ def gap(instance: Path = typer.Argument(..., help="Instance TOML file."),
         warm_start: bool = WarmOpt, verbose: bool = VerboseOpt,
         json_out: Optional[str] = JsonOpt) -> None:
     """Proven gap of a mapping: (T - best proven bound) / T, and to the optimum when it is proven."""
+    check_output_path(json_out, "--json", allow_stdout=True)
     inst = load_instance(instance)
     cost = CostModel(inst)
     ev = evaluate(inst, load_mapping(mapping), cost, src=str(mapping))
@@ -192,7 +186,7 @@ def gap(instance: Path = typer.Argument(..., help="Instance TOML file."),
                "proof": res.status}
     if json_out != "-":
         g = f"{payload['gap']:.4%}" if payload["gap"] is not None else "unknown (no bound)"
-        console.print(f"{mapping.name}: T = {si(ev.latency_s, 's')}; {res.method} {res.status}: best bound "
+        console.print(f"{escape(mapping.name)}: T = {si(ev.latency_s, 's')}; {res.method} {res.status}: best bound "
                       f"{si(bound, 's') if bound is not None else '-'}; proven gap {g}"
                       + (f"; optimum {si(res.latency_s, 's')}" if res.status == "optimal" else
                          f"; best mapping found {si(res.latency_s, 's')} (time limit hit, not proven optimal)"))
@@ -209,6 +203,10 @@ def rank(instance: Path = typer.Argument(..., help="Instance TOML file."),
          seed: int = typer.Option(0, "--seed"),
          json_out: Optional[str] = JsonOpt) -> None:
     """Share of valid mappings with strictly lower T than a method's (or a file's) mapping."""
+    check_output_path(json_out, "--json", allow_stdout=True)
+    check_options(max_mappings=max_mappings, samples=samples, seed=seed)
+    if samples < 1:
+        raise InputError("(arguments)", "--samples", f"expected at least 1 sample, got {samples}")
     inst = load_instance(instance)
     cost = CostModel(inst)
     if (method is None) == (mapping is None):
@@ -225,14 +223,14 @@ def rank(instance: Path = typer.Argument(..., help="Instance TOML file."),
         task = bar.add_task("sampling", total=samples)
         rk = rank_of(inst, ev.latency_s, space, max_mappings, samples, seed, cost,
                      progress=lambda i: bar.update(task, completed=i))
-    if rk.rank is None:
+    if rk.rank is None and json_out != "-":
         console.print(f"[yellow]no valid mapping among {rk.samples} uniform samples of the {big(rk.structural_size)} "
                       f"structural {space} mappings: almost none fit in SRAM, so the rank cannot be estimated; "
                       "use more --samples or a smaller instance[/yellow]")
     elif json_out != "-":
         extra = f" (95% interval {rk.interval[0]:.4%} to {rk.interval[1]:.4%}, {rk.valid_samples} valid of {rk.samples} samples)" if rk.interval else ""
         size = rk.space_size if rk.space_size is not None else f"{rk.structural_size} structural"
-        console.print(f"{label}: T = {si(ev.latency_s, 's')}; rank {rk.rank:.4%} of {size} {space} mappings, {rk.method}{extra}")
+        console.print(f"{escape(label)}: T = {si(ev.latency_s, 's')}; rank {rk.rank:.4%} of {size} {space} mappings, {rk.method}{extra}")
     write_json(json_out, {"instance": inst.name, "subject": label, "latency_s": ev.latency_s, **rk.to_dict()})
 
 
@@ -242,6 +240,8 @@ def space_cmd(instance: Path = typer.Argument(..., help="Instance TOML file."),
               seed: int = typer.Option(0, "--seed"),
               json_out: Optional[str] = JsonOpt) -> None:
     """Exact number of distinct mappings per space (and how many fit in SRAM)."""
+    check_output_path(json_out, "--json", allow_stdout=True)
+    check_options(samples=samples, seed=seed)
     inst = load_instance(instance)
     cost = CostModel(inst)
     rows = []
@@ -259,7 +259,7 @@ def space_cmd(instance: Path = typer.Argument(..., help="Instance TOML file."),
             row.update(valid_method="sampled", valid_share=ok / samples, valid_share_interval=[lo, hi])
         rows.append(row)
     if json_out != "-":
-        table = Table(title=f"{inst.name}: design-space size")
+        table = Table(title=f"{escape(inst.name)}: design-space size")
         for col in ("space", "mappings (all decisions)", "valid (fit in SRAM)", "log10"):
             table.add_column(col, justify="right")
         for r in rows:
@@ -282,12 +282,14 @@ def bench(suite: str = typer.Argument(..., help="Suite: a folder name under inst
           out: Path = typer.Option(Path("results"), "--out", help="Results folder; the suite's results go to OUT/<suite>/.")) -> None:
     """Run every method on every instance of a suite (cached, resumable); write CSV, summary and plots."""
     from .bench import BenchSettings, run_suite
+    check_options(time_limit=time_limit, threads=threads, seed=seed, max_mappings=max_mappings)
+    check_output_folder(out, "--out")
     root = Path.cwd()
     settings = BenchSettings(time_limit, threads, seed, max_mappings, heuristic, ablation)
     with Progress(console=Console(stderr=True)) as bar:
         task = bar.add_task("bench", total=None)
         folder = run_suite(suite, root, out, settings, progress=lambda what: bar.update(task, description=what, advance=1))
-    console.print(f"wrote {folder / 'results.csv'}, {folder / 'summary.md'} and plots in {folder}")
+    console.print(f"wrote {folder / 'results.csv'}, {folder / 'summary.md'} and plots in {folder}", markup=False, highlight=False)
 
 
 def _input_shape(text: Optional[str]) -> tuple[int, int, int] | None:
@@ -309,6 +311,7 @@ def import_cmd(model: Path = typer.Argument(..., help="ONNX model file."),
     import yaml
     from .network import MODELS_DIR, build_network
     from .onnx_import import import_onnx
+    check_output_path(out, "--out", (".yaml", ".yml"))
     rep = import_onnx(model, _input_shape(input_shape), skip_unsupported, name)
     net = build_network(rep.description, str(model), model.stem)
     target = out or ((MODELS_DIR if MODELS_DIR.is_dir() else Path.cwd()) / f"{net.name}.yaml")
@@ -336,10 +339,11 @@ def draw(instance: Path = typer.Argument(..., help="Instance TOML file."),
          out: Path = typer.Option(Path("mapping.png"), "--out", help="PNG file to write.")) -> None:
     """Draw a mapping: the mesh coloured by cluster per segment, and the pipeline timeline."""
     from .draw import draw_mapping
+    check_output_path(out, "--out", (".png",))
     inst = load_instance(instance)
     ev = evaluate(inst, load_mapping(mapping), CostModel(inst), src=str(mapping))
     draw_mapping(inst, ev, out)
-    console.print(f"wrote {out}")
+    console.print(f"wrote {out}", markup=False, highlight=False)
 
 
 def main() -> None:

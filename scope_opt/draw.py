@@ -7,6 +7,7 @@ from pathlib import Path
 
 from .evaluate import Evaluation
 from .instance import Instance
+from .outputs import save_figure
 
 
 def draw_mapping(instance: Instance, ev: Evaluation, out: Path) -> None:
@@ -52,5 +53,5 @@ def draw_mapping(instance: Instance, ev: Evaluation, out: Path) -> None:
     ax.set_yticks([])
     ax.set_title(f"{instance.name}: T = {ev.latency_s:.4g} s, {ev.throughput:.4g} samples/s", fontsize=9)
     fig.tight_layout()
-    fig.savefig(out, dpi=110)
+    save_figure(fig, out, dpi=110)
     plt.close(fig)

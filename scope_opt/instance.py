@@ -5,13 +5,13 @@ listed in docs/instances.md; the hardware defaults are the Simba-like chiplet.
 
 from __future__ import annotations
 
-import tomllib
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 from typing import Any
 
 from .errors import InputError
+from .inputs import known_keys, number, parse, read_text, text_value
 from .network import Network, load_network
 
 PARTITION_SETS = ("K", "H", "hybrid")
@@ -92,24 +92,39 @@ def _section(raw: dict, key: str, src: str) -> dict:
     return value
 
 
-def _number(table: dict, key: str, where: str, src: str, default: Any, integer: bool = False, zero: bool = False) -> Any:
+# Documented ranges (docs/instances.md): (low, high, integer, low excluded)
+RANGES = {
+    "batch": (1, 10**9, True, False),
+    "freq_ghz": (0, 100, False, True),
+    "sram_kib": (0, 2**30, False, True),
+    "nop_gbps": (0, 1e6, False, True),
+    "dram_gbps": (0, 1e6, False, True),
+    "bytes_per_element": (1, 16, True, False),
+    "energy": (0, 1e6, False, False),
+}
+MAX_MESH_SIDE, MAX_CHIPLETS = 256, 1024  # beyond 32x32 chiplets no method here finishes in reasonable time
+MAX_PE = 4096
+HARDWARE_KEYS = ("mesh", "pe_array", "freq_ghz", "sram_kib", "nop_gbps", "dram_gbps", "bytes_per_element", "energy")
+ENERGY_KEYS = ("mac_pj", "sram_pj_per_byte", "nop_pj_per_byte_hop", "dram_pj_per_byte")
+WORKLOAD_KEYS = ("model", "layers", "input_shape")
+SPACE_KEYS = ("partitions",)
+
+
+def _number(table: dict, key: str, where: str, src: str, default: Any, kind: str | None = None) -> Any:
     value = table.get(key, default)
-    kind = "a positive integer" if integer else "a number >= 0" if zero else "a positive number"
-    ok = isinstance(value, int) if integer else isinstance(value, (int, float))
+    low, high, integer, low_open = RANGES[kind or key]
     if value is None:
-        raise InputError(src, f"{where}{key}", f"required; expected {kind}")
-    if isinstance(value, bool) or not ok or value < 0 or (value == 0 and not zero):
-        raise InputError(src, f"{where}{key}", f"expected {kind}, got {value!r}")
-    return value
+        raise InputError(src, f"{where}{key}", "required")
+    return number(value, src, f"{where}{key}", low, high, integer=integer, low_open=low_open)
 
 
-def _pair(table: dict, key: str, where: str, src: str, default: Any) -> tuple[int, int]:
+def _pair(table: dict, key: str, where: str, src: str, default: Any, high: int) -> tuple[int, int]:
     value = table.get(key, default)
     if value is None:
         raise InputError(src, f"{where}{key}", "required; expected two positive integers, e.g. [4, 4]")
     if (not isinstance(value, list) or len(value) != 2
-            or any(isinstance(v, bool) or not isinstance(v, int) or v < 1 for v in value)):
-        raise InputError(src, f"{where}{key}", f"expected two positive integers, e.g. [4, 4], got {value!r}")
+            or any(isinstance(v, bool) or not isinstance(v, int) or not 1 <= v <= high for v in value)):
+        raise InputError(src, f"{where}{key}", f"expected two integers in [1, {high}], e.g. [4, 4], got {value!r}")
     return value[0], value[1]
 
 
@@ -132,6 +147,7 @@ def build_instance(raw: dict, src: str, base: Path, default_name: str) -> Instan
         if key not in known:
             raise InputError(src, key, f"unknown field; expected one of {', '.join(sorted(known))}")
     workload = _section(raw, "workload", src)
+    known_keys(workload, WORKLOAD_KEYS, src, "workload.")
     model = workload.get("model")
     if not isinstance(model, str) or not model:
         raise InputError(src, "workload.model", "required; expected a model name or a YAML path")
@@ -155,40 +171,40 @@ def build_instance(raw: dict, src: str, base: Path, default_name: str) -> Instan
             raise InputError(src, "workload.layers", f"expected [first, last) with 0 <= first < last <= {n}, got {span!r}")
         network = network.slice(span[0], span[1])
     hw = _section(raw, "hardware", src)
+    known_keys(hw, HARDWARE_KEYS, src, "hardware.")
     d = Package(mesh=(1, 1))
-    mesh = _pair(hw, "mesh", "hardware.", src, None)
-    pe = _pair(hw, "pe_array", "hardware.", src, [d.pe_k, d.pe_c])
+    mesh = _pair(hw, "mesh", "hardware.", src, None, MAX_MESH_SIDE)
+    if mesh[0] * mesh[1] > MAX_CHIPLETS:
+        raise InputError(src, "hardware.mesh", f"{mesh[0]}x{mesh[1]} = {mesh[0] * mesh[1]} chiplets is more than the "
+                                               f"{MAX_CHIPLETS} any method here can map in reasonable time; expected a smaller mesh")
+    pe = _pair(hw, "pe_array", "hardware.", src, [d.pe_k, d.pe_c], MAX_PE)
     en = _section(hw, "energy", src)
+    known_keys(en, ENERGY_KEYS, src, "hardware.energy.")
     de = Energy()
-    energy = Energy(*(float(_number(en, k, "hardware.energy.", src, getattr(de, k), zero=True)) for k in
-                      ("mac_pj", "sram_pj_per_byte", "nop_pj_per_byte_hop", "dram_pj_per_byte")))
+    energy = Energy(*(float(_number(en, k, "hardware.energy.", src, getattr(de, k), kind="energy")) for k in ENERGY_KEYS))
     package = Package(
         mesh=mesh, pe_k=pe[0], pe_c=pe[1],
         freq_ghz=float(_number(hw, "freq_ghz", "hardware.", src, d.freq_ghz)),
         sram_kib=float(_number(hw, "sram_kib", "hardware.", src, d.sram_kib)),
         nop_gbps=float(_number(hw, "nop_gbps", "hardware.", src, d.nop_gbps)),
         dram_gbps=float(_number(hw, "dram_gbps", "hardware.", src, d.dram_gbps)),
-        bytes_per_element=_number(hw, "bytes_per_element", "hardware.", src, d.bytes_per_element, integer=True),
+        bytes_per_element=_number(hw, "bytes_per_element", "hardware.", src, d.bytes_per_element),
         energy=energy,
     )
     space = _section(raw, "space", src)
+    known_keys(space, SPACE_KEYS, src, "space.")
     parts = space.get("partitions", ["K", "H"])
     if (not isinstance(parts, list) or not parts or any(p not in PARTITION_SETS for p in parts)
             or ("hybrid" in parts and len(parts) > 1)):
         raise InputError(src, "space.partitions", f'expected ["K", "H"] or ["hybrid"], got {parts!r}')
     if parts != ["hybrid"] and sorted(set(parts)) != ["H", "K"]:
         raise InputError(src, "space.partitions", f'expected ["K", "H"] or ["hybrid"] (both of K and H), got {parts!r}')
-    batch = _number(raw, "batch", "", src, 1, integer=True)
-    name = raw.get("name", default_name)
-    return Instance(str(name), batch, network, package, "hybrid" if parts == ["hybrid"] else "KH", src)
+    batch = _number(raw, "batch", "", src, 1)
+    name = text_value(raw.get("name", default_name), src, "name")
+    return Instance(name, batch, network, package, "hybrid" if parts == ["hybrid"] else "KH", src)
 
 
 def load_instance(path: str | Path) -> Instance:
     path = Path(path)
-    if not path.is_file():
-        raise InputError(path, "(file)", "file not found; expected an instance TOML file")
-    try:
-        raw = tomllib.loads(path.read_text())
-    except tomllib.TOMLDecodeError as exc:
-        raise InputError(path, "(file)", f"malformed TOML ({exc})") from None
+    raw = parse(path, read_text(path, "an instance TOML file"), "toml")
     return build_instance(raw, str(path), path.parent, path.stem)

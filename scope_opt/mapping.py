@@ -95,14 +95,9 @@ def mapping_from_dict(raw: Any, src: str = "(mapping)") -> Mapping:
 
 
 def load_mapping(path: str | Path) -> Mapping:
+    from .inputs import parse, read_text
     path = Path(path)
-    if not path.is_file():
-        raise InputError(path, "(file)", "file not found; expected a mapping JSON file")
-    try:
-        raw = json.loads(path.read_text())
-    except json.JSONDecodeError as exc:
-        raise InputError(path, f"line {exc.lineno}", f"malformed JSON ({exc.msg})") from None
-    return mapping_from_dict(raw, str(path))
+    return mapping_from_dict(parse(path, read_text(path, "a mapping JSON file"), "json"), str(path))
 
 
 def save_mapping(mapping: Mapping, path: str | Path) -> None:

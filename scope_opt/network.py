@@ -13,9 +13,9 @@ from pathlib import Path
 from typing import Any
 
 import networkx as nx
-import yaml
 
 from .errors import InputError
+from .inputs import number, parse, read_text, text_value
 
 OPS = ("conv", "fc", "pool")
 NETWORK_INPUT = "input"
@@ -140,13 +140,17 @@ class Network:
         return Network(f"{self.name}[{first}:{last}]", kept, external, self.source)
 
 
-def _int(raw: dict, key: str, where: str, src: str, default: int | None = None, minimum: int = 1) -> int:
+MAX_DIM = 2**20  # channels, rows, columns of one tensor (docs/instances.md)
+MAX_KERNEL = 4096  # R, S, stride, pad
+MAX_COUNT = 2**53  # MACs, weights, elements of one layer: exact in int64 and in a float
+
+
+def _int(raw: dict, key: str, where: str, src: str, default: int | None = None, minimum: int = 1,
+         maximum: int = MAX_DIM) -> int:
     value = raw.get(key, default)
     if value is None:
-        raise InputError(src, f"{where}.{key}", f"required; expected an integer >= {minimum}")
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise InputError(src, f"{where}.{key}", f"expected an integer >= {minimum}, got {value!r}")
-    return value
+        raise InputError(src, f"{where}.{key}", f"required; expected an integer in [{minimum}, {maximum}]")
+    return number(value, src, f"{where}.{key}", minimum, maximum, integer=True)
 
 
 def _out_len(n_in: int, r: int, stride: int, pad: int) -> int:
@@ -191,9 +195,9 @@ def build_network(raw: Any, src: str, default_name: str) -> Network:
             if t not in shapes:
                 raise InputError(src, f"{where}.inputs", f"'{t}' is not an earlier layer or 'input'")
         ins = [shapes[t] for t in inputs]
-        R = _int(rl, "R", where, src, 1)
-        S = _int(rl, "S", where, src, R)
-        stride = _int(rl, "stride", where, src, 1)
+        R = _int(rl, "R", where, src, 1, maximum=MAX_KERNEL)
+        S = _int(rl, "S", where, src, R, maximum=MAX_KERNEL)
+        stride = _int(rl, "stride", where, src, 1, maximum=MAX_KERNEL)
         groups = _int(rl, "groups", where, src, 1)
         flatten = False
         if op == "fc":
@@ -209,7 +213,7 @@ def build_network(raw: Any, src: str, default_name: str) -> Network:
                 raise InputError(src, f"{where}.inputs", "inputs concatenated by channel must have equal rows and columns")
             c_in = sum(t.C for t in ins)
             explicit = "pad" in rl  # an explicit pad applies to rows and columns
-            pad = _int(rl, "pad", where, src, (R - 1) // 2, minimum=0)
+            pad = _int(rl, "pad", where, src, (R - 1) // 2, minimum=0, maximum=MAX_KERNEL)
             pad_w = pad if explicit else (S - 1) // 2  # by default rows pad (R-1)//2, columns (S-1)//2
             h_in, w_in = ins[0].H, ins[0].W
             H, W = _out_len(h_in, R, stride, pad), _out_len(w_in, S, stride, pad_w)
@@ -235,28 +239,27 @@ def build_network(raw: Any, src: str, default_name: str) -> Network:
             raise InputError(src, f"{where}.inputs", "a grouped layer reads exactly one input")
         residual = rl.get("residual")
         if residual is not None:
+            text_value(residual, src, f"{where}.residual")
             if residual not in shapes:
                 raise InputError(src, f"{where}.residual", f"'{residual}' is not an earlier layer or 'input'")
             if shapes[residual] != Tensor(K, H, W):
                 r = shapes[residual]
                 raise InputError(src, f"{where}.residual", f"'{residual}' is {r.C}x{r.H}x{r.W} but the output is {K}x{H}x{W}; shapes must be equal")
+        if not isinstance(C, int) or isinstance(C, bool):
+            raise InputError(src, f"{where}.C", f"expected an integer, got {C!r}")
         layer = Layer(name, op, K, C, H, W, R, S, stride, groups, pad, tuple(inputs), residual, flatten)
+        for what, count in (("MACs", layer.macs), ("weights", layer.weights), ("output elements", layer.out.elements)):
+            if count >= MAX_COUNT:
+                raise InputError(src, where, f"{what} per sample = {count} exceed 2^53; expected a layer that fits exact integer arithmetic")
         layers.append(layer)
         shapes[name] = layer.out
-    name = raw.get("name", default_name)
-    return Network(str(name), tuple(layers), external, src)
+    name = text_value(raw.get("name", default_name), src, "name")
+    return Network(name, tuple(layers), external, src)
 
 
 def load_network(path: str | Path) -> Network:
     path = Path(path)
-    if not path.is_file():
-        raise InputError(path, "(file)", "file not found; expected a network YAML file")
-    try:
-        raw = yaml.safe_load(path.read_text())
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"line {mark.line + 1}" if mark else "(file)"
-        raise InputError(path, where, f"malformed YAML ({getattr(exc, 'problem', exc)})") from None
+    raw = parse(path, read_text(path, "a network YAML file"), "yaml")
     return build_network(raw, str(path), path.stem)
 
 

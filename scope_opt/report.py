@@ -31,7 +31,7 @@ def show_instance(console: Console, instance: Instance, unfit: list[tuple[int, i
                   tiled: list | None = None) -> None:
     net, pkg = instance.network, instance.package
     e = pkg.bytes_per_element
-    table = Table(title=f"{instance.name}: {net.name}, {len(net.layers)} layers")
+    table = Table(title=f"{escape(instance.name)}: {escape(net.name)}, {len(net.layers)} layers")
     for col in ("#", "name", "op", "K", "C", "out HxW", "RxS/s", "groups", "MACs", "weights B", "reads"):
         table.add_column(col, justify="right" if col not in ("name", "op", "reads") else "left")
     rows = list(enumerate(net.layers))
@@ -42,8 +42,8 @@ def show_instance(console: Console, instance: Instance, unfit: list[tuple[int, i
             table.add_row("...", *[""] * 10)
             continue
         i, layer = row
-        reads = ", ".join(layer.inputs) + (f" + res {layer.residual}" if layer.residual else "")
-        table.add_row(str(i), layer.name, layer.op, str(layer.K), str(layer.C), f"{layer.H}x{layer.W}",
+        reads = escape(", ".join(layer.inputs) + (f" + res {layer.residual}" if layer.residual else ""))
+        table.add_row(str(i), escape(layer.name), layer.op, str(layer.K), str(layer.C), f"{layer.H}x{layer.W}",
                       f"{layer.R}x{layer.S}/{layer.stride}", str(layer.groups), si(layer.macs), si(layer.weights * e), reads)
     console.print(table)
     console.print(f"Total: {si(net.macs)}MACs per sample, {si(net.weights * e)}B of weights")
@@ -63,6 +63,7 @@ def show_instance(console: Console, instance: Instance, unfit: list[tuple[int, i
 
 
 def show_evaluation(console: Console, ev: Evaluation, title: str) -> None:
+    title = escape(title)
     seg = Table(title=f"{title}: segments")
     for col in ("seg", "layers", "clusters", "max stage", "DRAM B/sample", "DRAM time", "weights B", "passes", "T_s"):
         seg.add_column(col, justify="right")

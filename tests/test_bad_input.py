@@ -55,7 +55,7 @@ def test_zero_or_negative_dimension(tmp_path, field, value):
     fields = {"K": 4, "R": 3, field: value}
     net = "input: {C: 3, H: 8, W: 8}\nlayers:\n  - {name: a, " + ", ".join(f"{k}: {v}" for k, v in fields.items()) + "}\n"
     res = run("show", instance(tmp_path, net=net))
-    assert_one_line_error(res, "net.yaml", f"layers[0] (a).{field}", "integer >= 1")
+    assert_one_line_error(res, "net.yaml", f"layers[0] (a).{field}", "an integer in [1,")
 
 
 def test_shapes_that_do_not_chain(tmp_path):
@@ -74,7 +74,7 @@ def test_residual_shape_mismatch(tmp_path):
 
 
 def test_mesh_of_zero_chiplets(tmp_path):
-    assert_one_line_error(run("show", instance(tmp_path, hardware="mesh = [0, 4]")), "inst.toml", "hardware.mesh", "positive")
+    assert_one_line_error(run("show", instance(tmp_path, hardware="mesh = [0, 4]")), "inst.toml", "hardware.mesh", "integers in [1, 256]")
 
 
 def test_unknown_partition_name(tmp_path):

@@ -8,6 +8,7 @@ the optimum found is within `rounding_tolerance_s` of the true optimum.
 from __future__ import annotations
 
 import math
+import threading
 import time
 from dataclasses import dataclass
 
@@ -34,8 +35,19 @@ def rounding_tolerance_s(t: Tables, unit_s: float) -> float:
     return (t.layers * (t.batch - 1) + t.layers + 1) * unit_s
 
 
+OBJECTIVE_LIMIT = 2**50  # keep every integer CP-SAT sees far inside int64
+
+
+def time_unit(t: Tables, unit_s: float) -> float:
+    """The integer time unit: `unit_s`, or coarser when the largest objective would leave
+    CP-SAT's integer range (huge batches or times); the rounding tolerance scales with it."""
+    singles = sum(t.single_cost_s(l) for l in t.single)
+    largest = (t.batch * t.layers * t.upper_period_s + singles) / unit_s
+    return unit_s * math.ceil(largest / OBJECTIVE_LIMIT) if largest > OBJECTIVE_LIMIT else unit_s
+
+
 def build(t: Tables, st: Structure, settings: SolverSettings, hint: Mapping | None = None) -> CpsatModel:
-    u = settings.unit_s
+    u = time_unit(t, settings.unit_s)
     m = cp_model.CpModel()
     L = t.layers
     s = {k: m.NewBoolVar(f"seg_{k[0]}_{k[1]}") for k in t.segments}
@@ -126,9 +138,10 @@ def solve(t: Tables, cm: CpsatModel, backend: Backend, settings: SolverSettings)
     p.random_seed = settings.seed
     p.relative_gap_limit = settings.gap_rel
     p.log_search_progress = settings.verbose
+    p.catch_sigint_signal = False  # Ctrl-C is ours: it stops the search and is reported as an interrupt
     start = time.perf_counter()
     with solver_output_to_stderr():
-        code = solver.Solve(cm.model)
+        code = _solve_interruptibly(solver, cm.model)
     elapsed = time.perf_counter() - start
     status = STATUS.get(code, "unknown")
     mapping = None
@@ -140,8 +153,26 @@ def solve(t: Tables, cm: CpsatModel, backend: Backend, settings: SolverSettings)
         objective_s = solver.ObjectiveValue() * cm.unit_s + cm.offset_s
     if code not in (cp_model.INFEASIBLE, cp_model.MODEL_INVALID):
         bound_s = solver.BestObjectiveBound() * cm.unit_s + cm.offset_s
+    stats = {"branches": solver.NumBranches(), "conflicts": solver.NumConflicts(),
+             "booleans": len(cm.s) + len(cm.x), "unit_s": cm.unit_s}
+    if code == cp_model.MODEL_INVALID:
+        stats["reason"] = f"CP-SAT rejected the model: {cm.model.Validate() or 'invalid'}"
     return {"status": status, "mapping": mapping, "objective_s": objective_s, "bound_s": bound_s,
             "solve_time_s": elapsed, "solver_status": solver.StatusName(code),
-            "rounding_tolerance_s": rounding_tolerance_s(t, cm.unit_s),
-            "stats": {"branches": solver.NumBranches(), "conflicts": solver.NumConflicts(),
-                      "booleans": len(cm.s) + len(cm.x)}}
+            "rounding_tolerance_s": rounding_tolerance_s(t, cm.unit_s), "stats": stats}
+
+
+def _solve_interruptibly(solver: cp_model.CpSolver, model: cp_model.CpModel) -> int:
+    """Solve in a worker thread (CP-SAT releases the GIL) so that Ctrl-C reaches Python at
+    once: the search is stopped and the KeyboardInterrupt goes on, never a 'feasible'."""
+    result: list[int] = []
+    worker = threading.Thread(target=lambda: result.append(solver.Solve(model)), daemon=True)
+    worker.start()
+    try:
+        while worker.is_alive():
+            worker.join(0.1)
+    except KeyboardInterrupt:
+        solver.StopSearch()
+        worker.join()
+        raise
+    return result[0]

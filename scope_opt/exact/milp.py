@@ -4,6 +4,7 @@ of `settings.milp_unit_s` for conditioning; nothing is rounded."""
 
 from __future__ import annotations
 
+import math
 import re
 import tempfile
 import time
@@ -84,13 +85,24 @@ def solve(t: Tables, mm: MilpModel, backend: Backend, settings: SolverSettings) 
     gap = settings.gap_rel if settings.gap_rel > 0 else 1e-9  # and an absolute gap of ABS_GAP_UNITS
     start = time.perf_counter()
     log = ""
+    notes: dict = {}
     if backend is Backend.CBC:
         with tempfile.TemporaryDirectory() as d:
             log_path = Path(d) / "cbc.log"
-            solver = pulp.PULP_CBC_CMD(msg=settings.verbose, timeLimit=settings.time_limit_s, gapRel=gap,
-                                       gapAbs=ABS_GAP_UNITS, threads=settings.threads, warmStart=settings.warm_start, logPath=str(log_path),
-                                       options=[f"randomSeed {settings.seed + 1}", f"randomCbcSeed {settings.seed + 1}"])
-            mm.prob.solve(solver)
+            warm = settings.warm_start
+            while True:
+                solver = pulp.PULP_CBC_CMD(msg=settings.verbose, timeLimit=settings.time_limit_s, gapRel=gap,
+                                           gapAbs=ABS_GAP_UNITS, threads=settings.threads, warmStart=warm, logPath=str(log_path),
+                                           options=[f"randomSeed {settings.seed + 1}", f"randomCbcSeed {settings.seed + 1}"])
+                try:
+                    mm.prob.solve(solver)
+                    break
+                except pulp.PulpSolverError as exc:  # the bundled CBC can crash on a warm-start file
+                    if not warm:
+                        notes["solver_failure"] = f"CBC failed: {exc}"
+                        break
+                    notes["retried_without_warm_start"] = f"CBC failed with the warm start ({exc}); solved again without it"
+                    warm = False
             log = log_path.read_text() if log_path.exists() else ""
     else:
         solver = pulp.HiGHS(msg=settings.verbose, timeLimit=settings.time_limit_s, gapRel=gap, gapAbs=ABS_GAP_UNITS,
@@ -98,6 +110,8 @@ def solve(t: Tables, mm: MilpModel, backend: Backend, settings: SolverSettings) 
         with solver_output_to_stderr():
             mm.prob.solve(solver)
     elapsed = time.perf_counter() - start
+    if "solver_failure" in notes:
+        mm.prob.status, mm.prob.sol_status = pulp.LpStatusNotSolved, pulp.LpSolutionNoSolutionFound
     has_solution = mm.prob.sol_status in (pulp.LpSolutionOptimal, pulp.LpSolutionIntegerFeasible)
     mapping = objective_s = bound_s = None
     if has_solution:
@@ -113,8 +127,12 @@ def solve(t: Tables, mm: MilpModel, backend: Backend, settings: SolverSettings) 
         status = "feasible"
     else:
         status = "unknown"
-    if backend is Backend.HIGHS and status != "infeasible":
-        bound_s = mm.prob.solverModel.getInfo().mip_dual_bound * mm.unit_s + mm.offset_s
+    if backend is Backend.HIGHS and status != "infeasible" and "solver_failure" not in notes:
+        dual = mm.prob.solverModel.getInfo().mip_dual_bound
+        if math.isfinite(dual):
+            bound_s = dual * mm.unit_s + mm.offset_s
+        else:
+            notes["bound"] = "HiGHS stopped before it had a finite dual bound"
     elif backend is Backend.CBC:
         b = _cbc_bound(log)
         if b is not None:
@@ -124,4 +142,4 @@ def solve(t: Tables, mm: MilpModel, backend: Backend, settings: SolverSettings) 
     return {"status": status, "mapping": mapping, "objective_s": objective_s, "bound_s": bound_s,
             "solve_time_s": elapsed, "solver_status": pulp.LpStatus[mm.prob.status],
             "rounding_tolerance_s": ABS_GAP_UNITS * mm.unit_s,
-            "stats": {"variables": len(mm.prob.variables()), "constraints": len(mm.prob.constraints)}}
+            "stats": {"variables": len(mm.prob.variables()), "constraints": len(mm.prob.constraints), **notes}}

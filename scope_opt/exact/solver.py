@@ -47,6 +47,11 @@ def solve_exact(instance: Instance, backend: Backend, space: str = "merged", set
     out = backend_module.solve(tables, model, backend, settings)
     status = out["status"]
     source = "solver"
+    if status == "infeasible" and hint is not None:
+        # the model holds every valid mapping, and the warm start is one: the solver failed numerically
+        out["stats"]["reason"] = ("the solver reported the model infeasible although the warm start is a valid "
+                                  "mapping (a numerical failure, e.g. a huge batch or times); returning the warm start, unproven")
+        out["mapping"], out["bound_s"], status, source = None, None, "unknown", "solver"
     if out["mapping"] is None and hint is not None and status == "unknown":
         out["mapping"], status, source = hint, "feasible", "warm start"  # the best mapping known when time ran out
     ev = evaluate(instance, out["mapping"], cost) if out["mapping"] is not None else None
