@@ -164,15 +164,25 @@ def solve(t: Tables, cm: CpsatModel, backend: Backend, settings: SolverSettings)
 
 def _solve_interruptibly(solver: cp_model.CpSolver, model: cp_model.CpModel) -> int:
     """Solve in a worker thread (CP-SAT releases the GIL) so that Ctrl-C reaches Python at
-    once: the search is stopped and the KeyboardInterrupt goes on, never a 'feasible'."""
+    once: the search is stopped, we wait for the solver to return, and the
+    KeyboardInterrupt goes on, never reported as 'feasible'.  The wait is on an Event, not
+    on Thread.join, which a KeyboardInterrupt can leave believing the thread is done."""
     result: list[int] = []
-    worker = threading.Thread(target=lambda: result.append(solver.Solve(model)), daemon=True)
-    worker.start()
+    done = threading.Event()
+
+    def work() -> None:
+        try:
+            result.append(solver.Solve(model))
+        finally:
+            done.set()
+
+    threading.Thread(target=work, daemon=True).start()
     try:
-        while worker.is_alive():
-            worker.join(0.1)
+        while not done.wait(0.1):
+            pass
     except KeyboardInterrupt:
         solver.StopSearch()
-        worker.join()
+        while not done.wait(0.1):
+            pass
         raise
     return result[0]
