@@ -25,6 +25,7 @@ from .cost import CostModel
 from .engine.chain import MEMORY_LIMIT_BYTES, dp_memory_bytes
 from .errors import InputError
 from .evaluate import evaluate
+from .executor import Executor, run_cells
 from .exact.settings import SolverSettings
 from .instance import Instance, load_instance
 from .mapping import Mapping, mapping_from_dict, validate
@@ -171,43 +172,47 @@ def read_cache(entry: Path) -> dict | None:
 
 
 def run_suite(suite: str, root: Path, out_root: Path, settings: BenchSettings,
-              progress: Callable[[str], None] | None = None) -> Path:
+              progress: Callable[[str], None] | None = None, executor: Executor = Executor()) -> Path:
     name, files = suite_files(suite, root)
     out = out_root / name
     cache = out / "cache"
     cache.mkdir(parents=True, exist_ok=True)
     instances, broken = load_suite(files, root)
-    rows = []
+    entries, todo = [], []
     for path, inst in instances:
-        cost = CostModel(inst)
-        shared: dict = {}
         for method in methods_for(inst, settings):
             key = cache_key(path, inst, method, settings)
             entry = cache / f"{inst.name}__{method.replace(':', '_').replace('/', '_')}__{key}.json"
             if entry.resolve().parent != cache.resolve():
                 raise InputError(path, "name", f"{inst.name!r} would write outside {cache}")
-            if progress:
-                progress(f"{inst.name}: {method}")
-            row = read_cache(entry)
-            if row is None:
-                res, lat = run_method(inst, method, settings, cost, shared)
-                if lat is not None:
-                    with tempfile.NamedTemporaryFile(dir=cache, suffix=".npy", delete=False) as f:
-                        np.save(f, lat)
-                    os.replace(f.name, entry.with_suffix(".npy"))
-                unfit = unfit_layers(inst, cost)
-                row = {"instance": inst.name,
-                       "note": "; ".join(f"layer {l} ({inst.network.layers[l].name}) needs {b} B of activations per "
-                                         f"chiplet on any chiplet count, leaving no room for a weight tile "
-                                         f"(SRAM {int(inst.package.sram_bytes)} B)" for l, b in unfit), "file": str(path.relative_to(root) if path.is_relative_to(root) else path),
-                       "network": inst.network.name, "layers": len(inst.network.layers),
-                       "chiplets": inst.package.chiplets, "mesh": f"{inst.package.mesh[0]}x{inst.package.mesh[1]}",
-                       "batch": inst.batch, "macs": inst.network.macs,
-                       "peak_throughput": inst.package.peak_macs_per_s / inst.network.macs, **res.to_dict()}
-                # written last and atomically: an interrupted run loses only this one, never half of it
-                write_text_atomic(entry, dumps(row))
-            row["latencies_file"] = str(entry.with_suffix(".npy")) if entry.with_suffix(".npy").exists() else ""
-            rows.append(row)
+            entries.append(entry)
+            if read_cache(entry) is None:
+                rel = str(path.relative_to(root) if path.is_relative_to(root) else path)
+                todo.append((entry.name, (str(path), rel, method, settings)))
+    failures: dict[str, str] = {}
+
+    def done(key: str, result: tuple[dict, np.ndarray | None]) -> None:
+        row, lat = result
+        entry = cache / key
+        if lat is not None:
+            with tempfile.NamedTemporaryFile(dir=cache, suffix=".npy", delete=False) as f:
+                np.save(f, lat)
+            os.replace(f.name, entry.with_suffix(".npy"))
+        # written last and atomically: an interrupted run loses only unfinished cells, never half of one
+        write_text_atomic(entry, dumps(row))
+
+    def failed(key: str, message: str) -> None:
+        failures[key] = message
+
+    run_cells(bench_cell, todo, executor, done, failed, progress)
+    rows = []
+    for entry in entries:
+        row = read_cache(entry)
+        if row is None:
+            continue
+        row["latencies_file"] = str(entry.with_suffix(".npy")) if entry.with_suffix(".npy").exists() else ""
+        rows.append(row)
+    broken = list(broken) + [(k.split("__")[0] + " / " + k.split("__")[1], m) for k, m in failures.items()]
     add_ranks_and_gaps(rows)
     write_csv(rows, out / "results.csv")
     from .bench_report import plots, summary, write_ablation_csv
@@ -215,6 +220,32 @@ def run_suite(suite: str, root: Path, out_root: Path, settings: BenchSettings,
     write_ablation_csv(rows, out / "ablation.csv")
     write_text_atomic(out / "summary.md", summary(name, rows, settings, broken))
     return out
+
+
+_SHARED: dict[str, dict] = {}  # per process: an instance's state shared by its methods (the ablation's tables)
+
+
+def bench_cell(payload: tuple[str, str, str, BenchSettings]) -> tuple[dict, np.ndarray | None]:
+    """One (instance, method) of the bench, on whichever worker runs it."""
+    path_text, rel, method, settings = payload
+    path = Path(path_text)
+    inst = load_instance(path)
+    cost = CostModel(inst)
+    shared = _SHARED.setdefault(path_text, {})
+    if len(_SHARED) > 2:  # keep only the current instances' tables
+        for k in list(_SHARED)[:-2]:
+            del _SHARED[k]
+    res, lat = run_method(inst, method, settings, cost, shared)
+    unfit = unfit_layers(inst, cost)
+    row = {"instance": inst.name,
+           "note": "; ".join(f"layer {l} ({inst.network.layers[l].name}) needs {b} B of activations per "
+                             f"chiplet on any chiplet count, leaving no room for a weight tile "
+                             f"(SRAM {int(inst.package.sram_bytes)} B)" for l, b in unfit), "file": rel,
+           "network": inst.network.name, "layers": len(inst.network.layers),
+           "chiplets": inst.package.chiplets, "mesh": f"{inst.package.mesh[0]}x{inst.package.mesh[1]}",
+           "batch": inst.batch, "macs": inst.network.macs,
+           "peak_throughput": inst.package.peak_macs_per_s / inst.network.macs, **res.to_dict()}
+    return json.loads(dumps(row)), lat
 
 
 def add_ranks_and_gaps(rows: list[dict]) -> None:

@@ -109,6 +109,19 @@ def solver_settings(time_limit: float, threads: int, seed: int, gap_rel: float, 
     return SolverSettings(time_limit_s=time_limit, threads=threads, seed=seed, gap_rel=gap_rel, warm_start=warm, verbose=verbose)
 
 
+WorkersOpt = typer.Option(None, "--workers", help="Run on a local Dask cluster of this many worker processes.")
+SchedulerOpt = typer.Option(None, "--scheduler", help="Run on a running Dask cluster: its scheduler address, e.g. tcp://host:8786.")
+
+
+def executor_of(workers: Optional[int], scheduler: Optional[str]):
+    from .executor import Executor
+    if workers is not None and scheduler is not None:
+        raise InputError("(arguments)", "--workers/--scheduler", "give at most one: a local cluster or a running one")
+    if workers is not None and not 1 <= workers <= 256:
+        raise InputError("(arguments)", "--workers", f"expected 1 to 256 worker processes, got {workers}")
+    return Executor(workers, scheduler)
+
+
 SpaceOpt = typer.Option("merged", "--space", help="merged (Scope), segmented, or sequential.")
 
 
@@ -279,6 +292,7 @@ def bench(suite: str = typer.Argument(..., help="Suite: a folder name under inst
           max_mappings: int = typer.Option(2_000_000, "--max-mappings", help="Enumerate spaces up to this size."),
           heuristic: Optional[str] = typer.Option(None, "--heuristic", help="Your heuristic, package.module:function (instance -> Mapping)."),
           ablation: bool = typer.Option(False, "--ablation", help="Also run the ablation of Scope's search (each step made exact)."),
+          workers: Optional[int] = WorkersOpt, scheduler: Optional[str] = SchedulerOpt,
           out: Path = typer.Option(Path("results"), "--out", help="Results folder; the suite's results go to OUT/<suite>/.")) -> None:
     """Run every method on every instance of a suite (cached, resumable); write CSV, summary and plots."""
     from .bench import BenchSettings, run_suite
@@ -286,9 +300,11 @@ def bench(suite: str = typer.Argument(..., help="Suite: a folder name under inst
     check_output_folder(out, "--out")
     root = Path.cwd()
     settings = BenchSettings(time_limit, threads, seed, max_mappings, heuristic, ablation)
+    ex = executor_of(workers, scheduler)
     with Progress(console=Console(stderr=True)) as bar:
         task = bar.add_task("bench", total=None)
-        folder = run_suite(suite, root, out, settings, progress=lambda what: bar.update(task, description=what, advance=1))
+        folder = run_suite(suite, root, out, settings, progress=lambda what: bar.update(task, description=what, advance=1),
+                           executor=ex)
     console.print(f"wrote {folder / 'results.csv'}, {folder / 'summary.md'} and plots in {folder}", markup=False, highlight=False)
 
 
@@ -331,6 +347,21 @@ def import_cmd(model: Path = typer.Argument(..., help="ONNX model file."),
     if rep.folded:
         console.print("folded: " + ", ".join(f"{op} x{k}" for op, k in sorted(rep.folded.items())), highlight=False)
     console.print(f"wrote {escape(str(target))}", highlight=False)
+
+
+@command()
+def sweep(spec: Path = typer.Argument(..., help="Sweep spec TOML (docs/sweeps.md)."),
+          workers: Optional[int] = WorkersOpt, scheduler: Optional[str] = SchedulerOpt,
+          out: Path = typer.Option(Path("results"), "--out", help="Results folder; the sweep's results go to OUT/<name>/.")) -> None:
+    """A design-space sweep: every network x hardware grid point x method, cached and resumable."""
+    from .sweep import load_sweep, run_sweep
+    ex = executor_of(workers, scheduler)
+    check_output_folder(out, "--out")
+    total = len(load_sweep(spec).cells)
+    with Progress(console=Console(stderr=True)) as bar:
+        task = bar.add_task(f"sweep ({ex.name})", total=total)
+        folder = run_sweep(spec, out, ex, progress=lambda what: bar.update(task, advance=1, description=what[:60]))
+    console.print(f"wrote {folder / 'results.csv'}, {folder / 'summary.md'} and plots in {folder}", markup=False, highlight=False)
 
 
 @command()

@@ -141,22 +141,25 @@ def resolve_model(model: str, base: Path, src: str) -> Path:
     raise InputError(src, "workload.model", f"no model '{model}': expected a name in models/ (e.g. resnet50), or a YAML or ONNX path relative to the instance file")
 
 
-def build_instance(raw: dict, src: str, base: Path, default_name: str) -> Instance:
-    known = {"name", "batch", "workload", "hardware", "space"}
-    for key in raw:
-        if key not in known:
-            raise InputError(src, key, f"unknown field; expected one of {', '.join(sorted(known))}")
+def build_instance(raw: dict, src: str, base: Path, default_name: str, network: Network | None = None) -> Instance:
+    """An Instance from parsed TOML; `network`, when given, is used instead of loading
+    workload.model (a sweep cell carries its network with it)."""
+    known_keys(raw, ("name", "batch", "workload", "hardware", "space"), src, "")
     workload = _section(raw, "workload", src)
     known_keys(workload, WORKLOAD_KEYS, src, "workload.")
     model = workload.get("model")
+    if network is not None:
+        model = model or network.name
     if not isinstance(model, str) or not model:
         raise InputError(src, "workload.model", "required; expected a model name or a YAML path")
-    path = resolve_model(model, base, src)
+    path = resolve_model(model, base, src) if network is None else None
     shape = workload.get("input_shape")
     if shape is not None and (not isinstance(shape, list) or len(shape) != 3
                               or any(isinstance(v, bool) or not isinstance(v, int) or v < 1 for v in shape)):
         raise InputError(src, "workload.input_shape", f"expected [C, H, W], three positive integers, got {shape!r}")
-    if path.suffix == ".onnx":
+    if network is not None:
+        pass
+    elif path.suffix == ".onnx":
         from .onnx_import import load_onnx_network
         network = load_onnx_network(path, tuple(shape) if shape else None)
     elif shape is not None:

@@ -37,10 +37,16 @@ def _grow1(a, size):
 
 
 @njit(cache=True)
-def _label_pass(lt, w, act, cap, x, last, row, target):
-    """Fill row[y] = tab[x, y, n] for y in (x, last]; with target > x, also return the
-    partition indices (one per layer of [x, target)) of a fastest fitting tuple.
-    Returns (path, largest label count seen)."""
+def _label_pass(lt, w, act, cap, x, last, row, target, beam, F, ub):
+    """Fill row[y] = the least time of a fitting partition tuple of [x, y), for y in
+    (x, last]; with target > x, also return the partition indices (one per layer of
+    [x, target)) of a tuple attaining row[target].  Returns (path, largest label count).
+
+    beam > 0: keep only the `beam` fastest labels per last partition: a quick pass whose
+    rows are times of real fitting tuples (upper bounds).  beam = 0 with `ub` (such
+    upper bounds) and F (F[l, j, y]: the least time of layers l..y-1 after partition j,
+    memory ignored): the exact pass, which drops a label when, for every later y, its
+    time plus F cannot beat ub[y]: such a label leads to no row below the known tuples'."""
     q = lt.shape[2]
     n = w.shape[2]
     size = 64
@@ -136,8 +142,37 @@ def _label_pass(lt, w, act, cap, x, last, row, target):
                 continue
             order = np.argsort(ct[:m], kind="mergesort")
             first_new = new_cnt
+            kept_w = np.empty(beam)
+            kept_wa = np.empty(beam)
+            nk = 0
             for oi in range(m):
                 c = order[oi]
+                if beam > 0:
+                    # the quick pass keeps a scalar Pareto front: faster labels first, then
+                    # only those with a smaller largest weight sum or weight + activation
+                    if nk >= beam:
+                        break
+                    mw, mwa = 0, 0
+                    for i in range(n):
+                        mw = max(mw, cW[c, i])
+                        mwa = max(mwa, cW[c, i] + cA[c, i])
+                    covered = False
+                    for kk in range(nk):
+                        if kept_w[kk] <= mw and kept_wa[kk] <= mwa:
+                            covered = True
+                            break
+                    if covered:
+                        continue
+                    kept_w[nk], kept_wa[nk] = mw, mwa
+                    nk += 1
+                if beam == 0 and ub.shape[0] > 0:
+                    hopeless = True
+                    for yy in range(l + 1, last + 1):  # rows this label could still reach
+                        if ct[c] + F[l + 1, j, yy] < ub[yy] * (1.0 - 1e-12):
+                            hopeless = False
+                            break
+                    if hopeless:
+                        continue
                 sw = 0
                 swa = 0
                 for i in range(n):
@@ -188,15 +223,53 @@ def _label_pass(lt, w, act, cap, x, last, row, target):
     return path, peak
 
 
+BEAM = 32  # labels per last partition in the quick upper-bound pass (a scalar time-memory front)
+
+
+@njit(cache=True)
+def rest_bounds(lt):
+    """F[l, j, y]: the least time of layers l..y-1 when layer l - 1 has partition j
+    (j = q: l starts its cluster), memory ignored; F[l, j, l] = 0."""
+    L, q1, q = lt.shape
+    F = np.full((L + 1, q1, L + 1), INF)
+    for y in range(L + 1):
+        for j in range(q1):
+            F[y, j, y] = 0.0
+        for l in range(y - 1, -1, -1):
+            for j in range(q1):
+                best = INF
+                for jj in range(q):
+                    v = lt[l, j, jj] + F[l + 1, jj, y]
+                    if v < best:
+                        best = v
+                F[l, j, y] = best
+    return F
+
+
+@njit(cache=True)
+def _exact_row(lt, w, act, cap, x, last, row, target, F):
+    """The exact pass, pruned by the quick pass's upper bounds; returns the path to
+    `target` (from whichever pass attains row[target]) and the largest label count."""
+    ub = np.full(row.shape[0], INF)
+    bpath, _ = _label_pass(lt, w, act, cap, x, last, ub, target, BEAM, F, np.empty(0))
+    epath, peak = _label_pass(lt, w, act, cap, x, last, row, target, 0, F, ub)
+    use_beam = target > x and (epath.shape[0] != target - x or ub[target] < row[target])
+    for y in range(x + 1, last + 1):
+        if ub[y] < row[y]:
+            row[y] = ub[y]
+    return (bpath if use_beam else epath), peak
+
+
 @njit(cache=True, parallel=True)
 def _tab_for_n(lt, w, act, cap, max_len, out):
     """out[x, y] for every first layer x, clusters of at most max_len layers; the passes
     are independent, so they run in parallel, early and late first layers paired."""
     L = lt.shape[0]
+    F = rest_bounds(lt)
     peaks = np.zeros(L, np.int64)
     for i in prange(L):
         x = i // 2 if i % 2 == 0 else L - 1 - i // 2
-        _, p = _label_pass(lt, w, act, cap, x, min(L, x + max_len), out[x], -1)
+        _, p = _exact_row(lt, w, act, cap, x, min(L, x + max_len), out[x], -1, F)
         peaks[x] = p
     return peaks.max()
 
@@ -220,7 +293,7 @@ def cluster_partitions(tables: LayerTables, x: int, y: int, n: int) -> tuple[flo
     """A fastest fitting partition tuple of cluster [x, y) on n chiplets, and its time."""
     L = tables.lt[n].shape[0]
     row = np.full(L + 1, INF)
-    path, _ = _label_pass(tables.lt[n], tables.w[n], tables.act[n], tables.sram_bytes, x, y, row, y)
+    path, _ = _exact_row(tables.lt[n], tables.w[n], tables.act[n], tables.sram_bytes, x, y, row, y, rest_bounds(tables.lt[n]))
     if not math.isfinite(row[y]) or path.size != y - x:
         return INF, None
     parts = tables.parts[n]

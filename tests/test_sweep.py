@@ -1,0 +1,114 @@
+"""Design-space sweeps: the same results in-process and on a local Dask cluster, a worker
+killed mid-sweep costs only a retry, and an interrupted sweep resumes with the missing
+cells only."""
+
+import csv
+import os
+import threading
+import time
+
+import pytest
+
+from conftest import ROOT
+from scope_opt import sweep as sweep_mod
+from scope_opt.errors import InputError
+from scope_opt.executor import Executor, run_cells
+from scope_opt.sweep import load_sweep, run_sweep
+
+SPEC = """name = "mini"
+networks = ["{root}/models/tiny_chain6.yaml", "{root}/models/tiny_residual.yaml"]
+methods = ["scope", "segmented", "sequential", "dp"]
+batch = 4
+[hardware]
+pe_array = [8, 8]
+sram_kib = 64
+mesh = [2, 2]
+[grid]
+mesh = [[1, 1], [2, 1], [2, 2]]
+sram_kib = [16, 64]
+[settings]
+threads = 1
+"""
+
+
+@pytest.fixture
+def spec(tmp_path):
+    p = tmp_path / "mini.toml"
+    p.write_text(SPEC.format(root=ROOT))
+    return p
+
+
+def table(folder):
+    with open(folder / "results.csv") as f:
+        rows = list(csv.DictReader(f))
+    drop = ("solve_time_s",)  # the only field that depends on where and when a cell ran
+    return sorted(tuple((k, v) for k, v in r.items() if k not in drop) for r in rows)
+
+
+def test_spec_cells_and_bad_specs(spec, tmp_path):
+    sw = load_sweep(spec)
+    assert len(sw.cells) == 2 * 3 * 2 * 4 and sw.fields == ("mesh", "sram_kib")
+    bad = tmp_path / "bad.toml"
+    bad.write_text(SPEC.format(root=ROOT).replace("sram_kib = [16, 64]", "sram_KiB = [16]"))
+    with pytest.raises(InputError, match="did you mean 'sram_kib'"):
+        load_sweep(bad)
+    bad.write_text(SPEC.format(root=ROOT).replace("sram_kib = [16, 64]", "sram_kib = [16, nan]"))
+    with pytest.raises(InputError, match="sram_kib"):
+        load_sweep(bad)
+
+
+def test_same_results_in_process_and_on_a_local_cluster_and_resume(spec, tmp_path, monkeypatch):
+    a = run_sweep(spec, tmp_path / "a")
+    rows = table(a)
+    assert len(rows) == 48 and all(dict(r)["status"] in ("heuristic", "optimal") for r in rows)
+    assert (a / "mesh.png").stat().st_size > 1000 and (a / "sram_kib.png").stat().st_size > 1000
+    assert len(list((a / "instances").glob("*.toml"))) == 12
+    b = run_sweep(spec, tmp_path / "b", Executor(workers=2))
+    assert table(b) == rows
+    # resume: drop some cached cells; only those run again
+    cache = sorted((a / "cache").glob("*.json"))
+    for p in cache[:5]:
+        p.unlink()
+    ran = []
+    real = sweep_mod.run_cell
+    monkeypatch.setattr(sweep_mod, "run_cell", lambda cell: (ran.append(cell.key), real(cell))[1])
+    again = run_sweep(spec, tmp_path / "a")
+    assert sorted(ran) == sorted(p.stem for p in cache[:5]) and table(again) == rows
+
+
+def slow_cell(x):
+    time.sleep(0.3)
+    return x * x
+
+
+def test_a_worker_killed_mid_sweep_costs_a_retry_not_the_sweep():
+    """Kill one worker process while cells run: its cell is rescheduled on the other, and
+    every result arrives."""
+    from distributed import Client, LocalCluster
+    got, errors = {}, {}
+    cells = [(str(i), i) for i in range(12)]
+    cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None, silence_logs=40)
+    try:
+        address = cluster.scheduler_address
+        client = Client(cluster)
+
+        def kill_one_soon():
+            time.sleep(1.0)
+            victim = list(client.scheduler_info()["workers"])[0]
+            try:
+                client.run(lambda: os._exit(1), workers=[victim])
+            except Exception:  # the call itself fails: its worker is gone, as intended
+                pass
+
+        threading.Thread(target=kill_one_soon, daemon=True).start()
+        run_cells(slow_cell, cells, Executor(scheduler=address), got.__setitem__, errors.__setitem__)
+        client.close()
+    finally:
+        cluster.close()
+    assert errors == {} and got == {str(i): i * i for i in range(12)}
+
+
+def test_a_failing_cell_is_reported_and_the_rest_run():
+    got, errors = {}, {}
+    run_cells(lambda x: 1 // x, [("zero", 0), ("one", 1)], Executor(), got.__setitem__, errors.__setitem__)
+    assert got == {"one": 1} and "ZeroDivisionError" in errors["zero"]
