@@ -76,6 +76,37 @@ def test_same_results_in_process_and_on_a_local_cluster_and_resume(spec, tmp_pat
     assert sorted(ran) == sorted(p.stem for p in cache[:5]) and table(again) == rows
 
 
+def test_a_worker_killed_mid_sweep_still_completes_the_sweep(spec, tmp_path):
+    """The real sweep on a 2-worker LocalCluster; one worker process is killed while cells
+    run: the sweep completes and its table equals the in-process one."""
+    from distributed import Client, LocalCluster
+    reference = table(run_sweep(spec, tmp_path / "ref"))
+    cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None, silence_logs=40)
+    killed = []
+    try:
+        client = Client(cluster)
+
+        def kill_one():
+            victim = list(client.scheduler_info()["workers"])[0]
+            killed.append(victim)
+            try:
+                client.run(lambda: os._exit(1), workers=[victim])
+            except Exception:  # its worker is gone, as intended
+                pass
+
+        def progress(what):
+            seen.append(what)
+            if len(seen) == 3:  # mid-sweep: three cells done, the rest queued or running
+                threading.Thread(target=kill_one, daemon=True).start()
+
+        seen = []
+        out = run_sweep(spec, tmp_path / "killed", Executor(scheduler=cluster.scheduler_address), progress=progress)
+        client.close()
+    finally:
+        cluster.close()
+    assert killed and table(out) == reference
+
+
 def slow_cell(x):
     time.sleep(0.3)
     return x * x
