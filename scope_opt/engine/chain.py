@@ -62,8 +62,9 @@ def chain_dp(instance: Instance, space: str = "merged", tables: LayerTables | No
              progress: Callable[[str], None] | None = None, memory_limit: int = MEMORY_LIMIT_BYTES,
              max_clusters: int | None = None) -> ChainSolution:
     """Exact least T over the space (merged, segmented or sequential), and a mapping.
-    With `max_clusters`, exact over the mappings whose segments have at most that many
-    clusters (pipeline stages): a restriction of the space, so T is an upper bound."""
+    With `max_clusters` (fastdp): at most that many clusters (pipeline stages) per segment,
+    and the quick cluster tables; every mapping it returns is valid and re-scored, but T
+    is only an upper bound on the optimum."""
     import time
     net, pkg = instance.network, instance.package
     L, N = len(net.layers), pkg.chiplets
@@ -81,10 +82,11 @@ def chain_dp(instance: Instance, space: str = "merged", tables: LayerTables | No
     timings["layer_tables_s"] = time.perf_counter() - t0
     t0 = time.perf_counter()
     say("cluster tables")
+    quick = max_clusters is not None  # fastdp: the quick cluster tables (real tuples, maybe not the least)
     if space == "sequential":
-        tab, peak = cluster_table(tables, 1, range(N, N + 1))
+        tab, peak = cluster_table(tables, 1, range(N, N + 1), quick)
     else:
-        tab, peak = cluster_table(tables, L if space == "merged" else 1)
+        tab, peak = cluster_table(tables, L if space == "merged" else 1, quick=quick)
     timings["cluster_tables_s"] = time.perf_counter() - t0
     t0 = time.perf_counter()
     say("segments")
@@ -130,7 +132,7 @@ def chain_dp(instance: Instance, space: str = "merged", tables: LayerTables | No
         segs = []
         for x, y, budget in clusters:
             n = int(argn[x, y, budget])
-            t, parts = cluster_partitions(tables, x, y, n)
+            t, parts = cluster_partitions(tables, x, y, n, quick)
             assert parts is not None and t == tab[x, y, n]
             segs.append(Cluster(x, y, n, parts))
         segments.append(Segment(tuple(segs)))

@@ -247,11 +247,15 @@ def rest_bounds(lt):
 
 
 @njit(cache=True)
-def _exact_row(lt, w, act, cap, x, last, row, target, F):
+def _exact_row(lt, w, act, cap, x, last, row, target, F, quick=False):
     """The exact pass, pruned by the quick pass's upper bounds; returns the path to
-    `target` (from whichever pass attains row[target]) and the largest label count."""
+    `target` (from whichever pass attains row[target]) and the largest label count.
+    With `quick`, only the quick pass: times of real fitting tuples, not proven least."""
     ub = np.full(row.shape[0], INF)
-    bpath, _ = _label_pass(lt, w, act, cap, x, last, ub, target, BEAM, F, np.empty(0))
+    bpath, bpeak = _label_pass(lt, w, act, cap, x, last, ub, target, BEAM, F, np.empty(0))
+    if quick:
+        row[:] = ub
+        return bpath, bpeak
     epath, peak = _label_pass(lt, w, act, cap, x, last, row, target, 0, F, ub)
     use_beam = target > x and (epath.shape[0] != target - x or ub[target] < row[target])
     for y in range(x + 1, last + 1):
@@ -261,7 +265,7 @@ def _exact_row(lt, w, act, cap, x, last, row, target, F):
 
 
 @njit(cache=True, parallel=True)
-def _tab_for_n(lt, w, act, cap, max_len, out):
+def _tab_for_n(lt, w, act, cap, max_len, out, quick=False):
     """out[x, y] for every first layer x, clusters of at most max_len layers; the passes
     are independent, so they run in parallel, early and late first layers paired."""
     L = lt.shape[0]
@@ -269,14 +273,17 @@ def _tab_for_n(lt, w, act, cap, max_len, out):
     peaks = np.zeros(L, np.int64)
     for i in prange(L):
         x = i // 2 if i % 2 == 0 else L - 1 - i // 2
-        _, p = _exact_row(lt, w, act, cap, x, min(L, x + max_len), out[x], -1, F)
+        _, p = _exact_row(lt, w, act, cap, x, min(L, x + max_len), out[x], -1, F, quick)
         peaks[x] = p
     return peaks.max()
 
 
-def cluster_table(tables: LayerTables, max_len: int, chiplets: range | None = None) -> tuple[np.ndarray, int]:
+def cluster_table(tables: LayerTables, max_len: int, chiplets: range | None = None,
+                  quick: bool = False) -> tuple[np.ndarray, int]:
     """tab[x, y, n] for every cluster of at most `max_len` layers and every chiplet count
-    in `chiplets` (default all); inf elsewhere.  Also the largest label count seen."""
+    in `chiplets` (default all); inf elsewhere.  Also the largest label count seen.
+    With `quick` (fastdp), the upper-bound pass only: real fitting tuples, not always
+    the least time."""
     L = tables.lt[1].shape[0]
     N = tables.chiplets
     tab = np.full((L, L + 1, N + 1), INF)
@@ -284,16 +291,19 @@ def cluster_table(tables: LayerTables, max_len: int, chiplets: range | None = No
     row = np.empty((L, L + 1))
     for n in chiplets if chiplets is not None else range(1, N + 1):
         row.fill(INF)
-        peak = max(peak, _tab_for_n(tables.lt[n], tables.w[n], tables.act[n], tables.sram_bytes, max_len, row))
+        peak = max(peak, _tab_for_n(tables.lt[n], tables.w[n], tables.act[n], tables.sram_bytes, max_len, row, quick))
         tab[:, :, n] = row
     return tab, peak
 
 
-def cluster_partitions(tables: LayerTables, x: int, y: int, n: int) -> tuple[float, tuple[tuple[int, int], ...] | None]:
-    """A fastest fitting partition tuple of cluster [x, y) on n chiplets, and its time."""
+def cluster_partitions(tables: LayerTables, x: int, y: int, n: int,
+                       quick: bool = False) -> tuple[float, tuple[tuple[int, int], ...] | None]:
+    """A fastest fitting partition tuple of cluster [x, y) on n chiplets, and its time
+    (with `quick`, the tuple the quick pass found for the same table entry)."""
     L = tables.lt[n].shape[0]
     row = np.full(L + 1, INF)
-    path, _ = _exact_row(tables.lt[n], tables.w[n], tables.act[n], tables.sram_bytes, x, y, row, y, rest_bounds(tables.lt[n]))
+    path, _ = _exact_row(tables.lt[n], tables.w[n], tables.act[n], tables.sram_bytes, x, y, row, y,
+                         rest_bounds(tables.lt[n]), quick)
     if not math.isfinite(row[y]) or path.size != y - x:
         return INF, None
     parts = tables.parts[n]
