@@ -66,9 +66,9 @@ def test_ctrl_c_exits_130_and_says_so(tmp_path):
     import signal
     import time
     out = tmp_path / "r.json"
-    proc = subprocess.Popen([sys.executable, "-m", "scope_opt.cli", "solve", ROOT / "instances" / "paper" / "mobilenetv2-simba-8x8.toml",
+    proc = subprocess.Popen([sys.executable, "-m", "scope_opt.cli", "solve", ROOT / "instances" / "large" / "resnet152-simba-16x16.toml",
                              "--method", "dp", "--json", out], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    time.sleep(3.0)  # past the imports, inside the DP (about 7 s on this instance)
+    time.sleep(4.0)  # past the imports, inside the DP (about 30 s on this instance)
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=120)
     assert proc.returncode == 130, err
