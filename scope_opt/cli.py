@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 import functools
-import json
 import math
-import os
-import sys
 from collections import Counter
 from pathlib import Path
 from typing import Callable, Optional

@@ -3,13 +3,11 @@ literally, and bad options.  Each bad input ends in one line naming the file and
 field, exit code 2, no traceback."""
 
 import os
-import subprocess
-import sys
 
 import pytest
 
 from conftest import ROOT
-from test_bad_input import GOOD_NET, assert_one_line_error, instance, run
+from test_bad_input import assert_one_line_error, instance, run
 
 SMALL = ROOT / "instances" / "small" / "tiny-chain4-2x1.toml"
 

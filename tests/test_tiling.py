@@ -5,7 +5,6 @@ recorded paper-suite values), and agreement of every exact method on random inst
 where tiling binds (t = 2..5)."""
 
 import json
-import math
 
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st

@@ -36,6 +36,13 @@ def _grow1(a, size):
     return b
 
 
+@njit(cache=True, inline="always")
+def _labels(size, n):
+    """Empty label storage: time, last partition, per-chiplet W and A, path node."""
+    return (np.empty(size), np.empty(size, np.int64), np.empty((size, n), np.int64),
+            np.empty((size, n), np.int64), np.empty(size, np.int64))
+
+
 @njit(cache=True)
 def _label_pass(lt, w, act, cap, x, last, row, target, beam, F, ub):
     """Fill row[y] = the least time of a fitting partition tuple of [x, y), for y in
@@ -50,11 +57,7 @@ def _label_pass(lt, w, act, cap, x, last, row, target, beam, F, ub):
     q = lt.shape[2]
     n = w.shape[2]
     size = 64
-    t_ = np.empty(size)
-    last_ = np.empty(size, np.int64)
-    W_ = np.empty((size, n), np.int64)
-    A_ = np.empty((size, n), np.int64)
-    node_ = np.empty(size, np.int64)
+    t_, last_, W_, A_, node_ = _labels(size, n)
     cnt = 0
     track = target > x
     arena_part = np.empty(1024, np.int64)
@@ -108,11 +111,7 @@ def _label_pass(lt, w, act, cap, x, last, row, target, beam, F, ub):
         l = y
         # extend every label by layer l, grouped by the new partition j
         new_cnt = 0
-        nt_ = np.empty(size)
-        nlast = np.empty(size, np.int64)
-        nW = np.empty((size, n), np.int64)
-        nA = np.empty((size, n), np.int64)
-        nnode = np.empty(size, np.int64)
+        nt_, nlast, nW, nA, nnode = _labels(size, n)
         nsW = np.empty(size, np.int64)
         nsWA = np.empty(size, np.int64)
         for j in range(q):
