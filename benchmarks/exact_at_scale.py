@@ -28,9 +28,9 @@ import matplotlib.pyplot as plt
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from scope_opt.exact.dp import solve_dp  # noqa: E402
-from scope_opt.instance import load_instance  # noqa: E402
-from scope_opt.search.scope import search  # noqa: E402
+from scope_opt.methods.dp.solver import solve_dp  # noqa: E402
+from scope_opt.problem.instance import load_instance  # noqa: E402
+from scope_opt.methods.scope.search import search  # noqa: E402
 
 RESULTS = ROOT / "results"
 NETWORKS = ("resnet50", "resnet152", "mobilenetv2", "vgg16", "alexnet")

@@ -21,8 +21,8 @@ import matplotlib.pyplot as plt
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from scope_opt.engine.chain import dp_memory_bytes  # noqa: E402
-from scope_opt.instance import load_instance  # noqa: E402
+from scope_opt.methods.dp.chain import dp_memory_bytes  # noqa: E402
+from scope_opt.problem.instance import load_instance  # noqa: E402
 from scope_opt.solve import solve  # noqa: E402
 
 RESULTS = ROOT / "results"

@@ -21,10 +21,10 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from scope_opt.cost import CostModel  # noqa: E402
-from scope_opt.instance import load_instance  # noqa: E402
-from scope_opt.network import load_network  # noqa: E402
-from scope_opt.search.scope import search  # noqa: E402
+from scope_opt.cost.reference import CostModel  # noqa: E402
+from scope_opt.problem.instance import load_instance  # noqa: E402
+from scope_opt.problem.network import load_network  # noqa: E402
+from scope_opt.methods.scope.search import search  # noqa: E402
 
 RESULTS = ROOT / "results"
 

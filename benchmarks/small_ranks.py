@@ -11,10 +11,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from scope_opt.cost import CostModel  # noqa: E402
-from scope_opt.instance import load_instance  # noqa: E402
-from scope_opt.search.enumerate import enumerate_space  # noqa: E402
-from scope_opt.search.scope import search  # noqa: E402
+from scope_opt.cost.reference import CostModel  # noqa: E402
+from scope_opt.problem.instance import load_instance  # noqa: E402
+from scope_opt.methods.enumerate import enumerate_space  # noqa: E402
+from scope_opt.methods.scope.search import search  # noqa: E402
 
 SMALL = ["tiny-chain4-2x1", "tiny-chain6-2x2", "tiny-residual-2x2", "tiny-chain4-4x1-hybrid", "resnet18-head-2x2"]
 

@@ -17,12 +17,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from scope_opt.cost import CostModel  # noqa: E402
-from scope_opt.exact.settings import Backend, SolverSettings  # noqa: E402
-from scope_opt.exact.solver import solve_exact  # noqa: E402
-from scope_opt.instance import load_instance  # noqa: E402
-from scope_opt.network import load_network  # noqa: E402
-from scope_opt.search.scope import search  # noqa: E402
+from scope_opt.cost.reference import CostModel  # noqa: E402
+from scope_opt.methods.settings import Backend, SolverSettings  # noqa: E402
+from scope_opt.methods.exact.facade import solve_exact  # noqa: E402
+from scope_opt.problem.instance import load_instance  # noqa: E402
+from scope_opt.problem.network import load_network  # noqa: E402
+from scope_opt.methods.scope.search import search  # noqa: E402
 
 OUT = ROOT / "results" / "solver-scaling.csv"
 FIELDS = ["sweep", "instance", "layers", "chiplets", "solver", "status", "latency_s", "bound_s", "gap", "solve_time_s",

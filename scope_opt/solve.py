@@ -6,12 +6,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from .cost import CostModel
-from .exact.settings import Backend, SolverSettings
-from .errors import InputError
-from .instance import Instance
-from .result import SolveResult
-from .space import SPACES
+from scope_opt.cost.reference import CostModel
+from scope_opt.methods.settings import Backend, SolverSettings
+from scope_opt.errors import InputError
+from scope_opt.problem.instance import Instance
+from scope_opt.methods.result import SolveResult
+from scope_opt.methods.space import SPACES
 
 HEURISTICS = ("scope", "segmented", "sequential")
 METHODS = (*HEURISTICS, "fastdp", "enumerate", "dp", "cpsat", "milp")
@@ -36,17 +36,17 @@ def solve(instance: Instance, method: str, options: SolveOptions = SolveOptions(
         raise InputError("(arguments)", "--space", f"unknown space {options.space!r}; expected one of {', '.join(SPACES)}")
     cost = cost or CostModel(instance)
     if method in HEURISTICS:
-        from .search.scope import search
+        from scope_opt.methods.scope.search import search
         space = options.space if method == "scope" else None
         return search(instance, method, space, options.window, cost)
     if method == "enumerate":
-        from .search.enumerate import solve_enumerate
+        from scope_opt.methods.enumerate import solve_enumerate
         return solve_enumerate(instance, options.space, options.max_mappings, cost)[0]
     if method in ("dp", "fastdp"):
-        from .exact.dp import fast_max_clusters, solve_dp
+        from scope_opt.methods.dp.solver import fast_max_clusters, solve_dp
         return solve_dp(instance, options.space, cost, progress, fast_max_clusters(instance) if method == "fastdp" else None)
     if method == "milp" and options.solver not in MILP_SOLVERS:
         raise InputError("(arguments)", "--solver", f"unknown MILP solver {options.solver!r}; expected cbc or highs")
-    from .exact.solver import solve_exact
+    from scope_opt.methods.exact.facade import solve_exact
     backend = Backend.CPSAT if method == "cpsat" else Backend(options.solver)
     return solve_exact(instance, backend, options.space, options.settings, cost, options.export)

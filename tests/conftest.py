@@ -2,7 +2,7 @@ from pathlib import Path
 
 import pytest
 
-from scope_opt.instance import load_instance
+from scope_opt.problem.instance import load_instance
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = Path(__file__).resolve().parent / "data"

@@ -3,8 +3,8 @@ chiplets, batch 1 to 16, K/H or hybrid partitions."""
 
 from hypothesis import strategies as st
 
-from scope_opt.instance import Energy, Instance, Package
-from scope_opt.network import build_network
+from scope_opt.problem.instance import Energy, Instance, Package
+from scope_opt.problem.network import build_network
 
 
 @st.composite

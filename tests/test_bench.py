@@ -8,12 +8,12 @@ import sys
 import pytest
 
 from conftest import ROOT
-from scope_opt import bench
-from scope_opt.bench import BenchSettings, run_suite
+from scope_opt.studies import bench
+from scope_opt.studies.bench import BenchSettings, run_suite
 from scope_opt.errors import InputError
-from scope_opt.evaluate import evaluate
-from scope_opt.instance import load_instance
-from scope_opt.mapping import load_mapping
+from scope_opt.cost.evaluate import evaluate
+from scope_opt.problem.instance import load_instance
+from scope_opt.problem.mapping import load_mapping
 
 USER = "scope_opt.examples.even_split:one_cluster_per_segment"
 
@@ -65,7 +65,7 @@ def test_bench_runs_every_method_and_resumes(suite, monkeypatch):
 def test_bench_ablation_explains_the_whole_gap(suite):
     """No step exact is the Scope search, all three is the optimum, and the Shapley shares
     add up to Scope's gap."""
-    from scope_opt.bench_report import ablation_latencies, ablation_shares
+    from scope_opt.studies.bench_report import ablation_latencies, ablation_shares
     settings = BenchSettings(time_limit_s=20, threads=1, ablation=True)
     out = run_suite("mini", suite, suite / "results", settings)
     with open(out / "results.csv") as f:

@@ -19,20 +19,20 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 
 from conftest import ROOT
 from strategies import tiny_instances
-from scope_opt.cost import CostModel
-from scope_opt.engine.chain import chain_dp
-from scope_opt.engine.clusters import cluster_partitions, cluster_table
-from scope_opt.engine.layers import build_layer_tables, reference_layer_tables
-from scope_opt.engine.segments import segment_traffic_table
+from scope_opt.cost.reference import CostModel
+from scope_opt.methods.dp.chain import chain_dp
+from scope_opt.methods.dp.clusters import cluster_partitions, cluster_table
+from scope_opt.cost.layer_tables import build_layer_tables, reference_layer_tables
+from scope_opt.cost.segment_tables import segment_traffic_table
 from scope_opt.errors import InputError
-from scope_opt.evaluate import evaluate
-from scope_opt.exact.dp import solve_dp
-from scope_opt.exact.settings import Backend, SolverSettings
-from scope_opt.exact.solver import solve_exact
-from scope_opt.exact.tables import best_cluster
-from scope_opt.instance import load_instance
-from scope_opt.search.enumerate import enumerate_space
-from scope_opt.search.scope import search
+from scope_opt.cost.evaluate import evaluate
+from scope_opt.methods.dp.solver import solve_dp
+from scope_opt.methods.settings import Backend, SolverSettings
+from scope_opt.methods.exact.facade import solve_exact
+from scope_opt.methods.exact.tables import best_cluster
+from scope_opt.problem.instance import load_instance
+from scope_opt.methods.enumerate import enumerate_space
+from scope_opt.methods.scope.search import search
 
 SPACES = ["merged", "segmented", "sequential"]
 COLD = SolverSettings(time_limit_s=60, threads=1, seed=0, warm_start=False)

@@ -25,9 +25,9 @@ import math
 
 import pytest
 
-from scope_opt.cost import CostModel
-from scope_opt.evaluate import evaluate, latency
-from scope_opt.mapping import Cluster, Mapping, Segment
+from scope_opt.cost.reference import CostModel
+from scope_opt.cost.evaluate import evaluate, latency
+from scope_opt.problem.mapping import Cluster, Mapping, Segment
 
 K, H = (2, 1), (1, 2)
 
@@ -96,7 +96,7 @@ def test_memory_infeasible_is_reported(two_layer):
 def test_residual_and_depthwise_regions():
     """A residual needs exactly the block equal to the chiplet's output block; a depthwise
     layer's channel block reads only its own input channels."""
-    from scope_opt.instance import build_instance
+    from scope_opt.problem.instance import build_instance
     from pathlib import Path
     raw = {"batch": 1, "workload": {"model": "dw.yaml"}, "hardware": {"mesh": [4, 1]}}
     import tempfile, yaml

@@ -9,13 +9,13 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 
 from conftest import ROOT
 from strategies import tiny_instances
-from scope_opt.cost import CostModel
-from scope_opt.exact.settings import Backend, SolverSettings
-from scope_opt.exact.solver import solve_exact
-from scope_opt.exact.tables import best_cluster
-from scope_opt.instance import load_instance
-from scope_opt.search.enumerate import enumerate_space
-from scope_opt.space import FeasibleParts
+from scope_opt.cost.reference import CostModel
+from scope_opt.methods.settings import Backend, SolverSettings
+from scope_opt.methods.exact.facade import solve_exact
+from scope_opt.methods.exact.tables import best_cluster
+from scope_opt.problem.instance import load_instance
+from scope_opt.methods.enumerate import enumerate_space
+from scope_opt.methods.space import FeasibleParts
 
 COLD = SolverSettings(time_limit_s=60, threads=1, seed=0, warm_start=False)
 

@@ -13,13 +13,13 @@ import pytest
 
 from conftest import ROOT
 from test_bad_input import assert_one_line_error, instance, run
-from scope_opt import bench
-from scope_opt.bench import BenchSettings, run_suite
+from scope_opt.studies import bench
+from scope_opt.studies.bench import BenchSettings, run_suite
 from scope_opt.errors import InputError
-from scope_opt.exact.settings import Backend, SolverSettings
-from scope_opt.exact.solver import solve_exact
-from scope_opt.instance import load_instance
-from scope_opt.outputs import dumps
+from scope_opt.methods.settings import Backend, SolverSettings
+from scope_opt.methods.exact.facade import solve_exact
+from scope_opt.problem.instance import load_instance
+from scope_opt.formats.outputs import dumps
 
 SMALL = ROOT / "instances" / "small" / "tiny-chain4-2x1.toml"
 M4 = ROOT / "instances" / "small" / "tiny-chain4-2x1.toml"

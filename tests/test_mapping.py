@@ -6,11 +6,11 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 from conftest import ROOT
-from scope_opt.constructors import layer_sequential, segmented_pipeline
+from scope_opt.methods.baselines import layer_sequential, segmented_pipeline
 from scope_opt.errors import InputError
-from scope_opt.evaluate import evaluate
-from scope_opt.instance import load_instance
-from scope_opt.mapping import Cluster, Mapping, Segment, load_mapping, mapping_from_dict, save_mapping, validate
+from scope_opt.cost.evaluate import evaluate
+from scope_opt.problem.instance import load_instance
+from scope_opt.problem.mapping import Cluster, Mapping, Segment, load_mapping, mapping_from_dict, save_mapping, validate
 
 
 @st.composite

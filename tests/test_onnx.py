@@ -12,10 +12,10 @@ from onnx import TensorProto, helper
 
 from conftest import ROOT
 from scope_opt.errors import InputError
-from scope_opt.instance import load_instance
-from scope_opt.network import build_network, load_network
-from scope_opt.onnx_export import export_onnx
-from scope_opt.onnx_import import import_onnx, load_onnx_network
+from scope_opt.problem.instance import load_instance
+from scope_opt.problem.network import build_network, load_network
+from scope_opt.problem.onnx_export import export_onnx
+from scope_opt.problem.onnx_import import import_onnx, load_onnx_network
 
 
 class G:

@@ -10,14 +10,14 @@ from hypothesis import given, settings, strategies as st
 
 from conftest import ROOT
 from strategies import tiny_instances
-from scope_opt.cost import CostModel
-from scope_opt.evaluate import evaluate, latency
-from scope_opt.instance import load_instance
-from scope_opt.rank import rank_of
-from scope_opt.search.enumerate import enumerate_space
-from scope_opt.search.scope import balanced_cuts, min_max_allocation, search
-from scope_opt.space import SPACES, FeasibleParts, StructuralSpace, count_mappings
-from scope_opt.mapping import validate
+from scope_opt.cost.reference import CostModel
+from scope_opt.cost.evaluate import evaluate, latency
+from scope_opt.problem.instance import load_instance
+from scope_opt.studies.rank import rank_of
+from scope_opt.methods.enumerate import enumerate_space
+from scope_opt.methods.scope.search import balanced_cuts, min_max_allocation, search
+from scope_opt.methods.space import SPACES, FeasibleParts, StructuralSpace, count_mappings
+from scope_opt.problem.mapping import validate
 
 SMALL = ["tiny-chain4-2x1", "tiny-chain6-2x2", "tiny-residual-2x2", "tiny-chain4-4x1-hybrid", "resnet18-head-2x2"]
 

@@ -10,10 +10,10 @@ import time
 import pytest
 
 from conftest import ROOT
-from scope_opt import sweep as sweep_mod
+from scope_opt.studies import sweep as sweep_mod
 from scope_opt.errors import InputError
-from scope_opt.executor import Executor, run_cells
-from scope_opt.sweep import load_sweep, run_sweep
+from scope_opt.studies.executor import Executor, run_cells
+from scope_opt.studies.sweep import load_sweep, run_sweep
 
 SPEC = """name = "mini"
 networks = ["{root}/models/tiny_chain6.yaml", "{root}/models/tiny_residual.yaml"]

@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from scope_opt.cost import CostModel
-from scope_opt.instance import Instance
-from scope_opt.mapping import Cluster, Mapping, Segment
+from scope_opt.cost.reference import CostModel
+from scope_opt.problem.instance import Instance
+from scope_opt.problem.mapping import Cluster, Mapping, Segment
 
 
 def one_cluster_per_segment(instance: Instance) -> Mapping:

@@ -1,0 +1,3 @@
+from scope_opt.cli.app import main
+
+main()

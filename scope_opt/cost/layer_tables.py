@@ -1,0 +1,226 @@
+"""Per-layer cost pieces in bulk, for every chiplet count n and every allowed partition:
+the layer time given the previous layer's partition in the same cluster (or none), and
+the per-chiplet weight and activation bytes.  Integer counts are exact; times are
+formed by the same float operations as `CostModel` (int max, then one division), so
+they equal the reference bit for bit."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import NamedTuple
+
+import numpy as np
+from numba import njit
+
+from scope_opt.cost.reference import CostModel
+from scope_opt.problem.instance import Instance
+
+
+class LayerArrays(NamedTuple):
+    """The network as flat integer arrays a compiled kernel can read (a named tuple,
+    which numba passes as one argument)."""
+
+    K: np.ndarray
+    cpg: np.ndarray  # input channels per group (1 for a pool)
+    H: np.ndarray
+    W: np.ndarray
+    R: np.ndarray
+    S: np.ndarray
+    stride: np.ndarray
+    pad: np.ndarray
+    kg: np.ndarray  # output channels per group
+    cg: np.ndarray  # input channels per group
+    grouped: np.ndarray  # 1 when groups > 1
+    pool: np.ndarray
+    flatten: np.ndarray
+    wsize: np.ndarray  # weight elements of the layer
+    nreads: np.ndarray
+    read_kind: np.ndarray  # [L, r]: 0 input, 1 residual
+    read_C: np.ndarray
+    read_H: np.ndarray
+    read_W: np.ndarray
+    read_prev: np.ndarray  # [L, r]: 1 when the tensor is layer l - 1's output
+
+
+def layer_arrays(instance: Instance) -> LayerArrays:
+    net = instance.network
+    L = len(net.layers)
+    R = max(len(net.reads(l)) for l in range(L))
+    i64 = lambda: np.zeros(L, dtype=np.int64)  # noqa: E731
+    cols = {k: i64() for k in ("K", "cpg", "H", "W", "R", "S", "stride", "pad", "kg", "cg", "grouped", "pool",
+                               "flatten", "wsize", "nreads")}
+    reads = {k: np.zeros((L, R), dtype=np.int64) for k in ("read_kind", "read_C", "read_H", "read_W", "read_prev")}
+    for l, layer in enumerate(net.layers):
+        for k in ("K", "H", "W", "R", "S", "stride", "pad"):
+            cols[k][l] = getattr(layer, k)
+        cols["cpg"][l] = layer.c_per_group
+        cols["kg"][l] = layer.K // layer.groups
+        cols["cg"][l] = layer.C // layer.groups
+        cols["grouped"][l] = layer.groups != 1
+        cols["pool"][l] = layer.op == "pool"
+        cols["flatten"][l] = layer.flatten
+        cols["wsize"][l] = layer.weights
+        tensors = [(t, 0) for t in layer.inputs] + ([(layer.residual, 1)] if layer.residual else [])
+        cols["nreads"][l] = len(tensors)
+        prev = net.layers[l - 1].name if l > 0 else None
+        for r, (t, kind) in enumerate(tensors):
+            shp = net.shape(t)
+            reads["read_kind"][l, r] = kind
+            reads["read_C"][l, r], reads["read_H"][l, r], reads["read_W"][l, r] = shp.C, shp.H, shp.W
+            reads["read_prev"][l, r] = t == prev
+    return LayerArrays(**cols, **reads)
+
+
+@njit(cache=True, inline="always")
+def _split(n, parts, j):
+    """Start and end of range j when range(n) is split into `parts` as evenly as possible."""
+    q = n // parts
+    r = n % parts
+    start = j * q + min(j, r)
+    return start, start + q + (1 if j < r else 0)
+
+
+@njit(cache=True)
+def _blocks(K, H, parts, n):
+    """[4, q, n]: per partition j and chiplet i = a * p_h + b, its output channel range
+    [k0, k1) and row range [h0, h1)."""
+    q = parts.shape[0]
+    out = np.empty((4, q, n), np.int64)
+    for j in range(q):
+        pk, ph = parts[j, 0], parts[j, 1]
+        for i in range(n):
+            out[0, j, i], out[1, j, i] = _split(K, pk, i // ph)
+            out[2, j, i], out[3, j, i] = _split(H, ph, i % ph)
+    return out
+
+
+@njit(cache=True, inline="always")
+def _region(la, l, r, k0, k1, h0, h1):
+    """(c0, c1, r0, r1, cols) of what a chiplet with output block [k0,k1) x [h0,h1) reads
+    of the layer's r-th tensor (CostModel._regions)."""
+    cols = la.read_W[l, r]
+    if la.read_kind[l, r] == 1:  # residual: exactly its own output block
+        return k0, k1, h0, h1, la.W[l]
+    if not (k1 > k0 and h1 > h0):  # idle chiplet
+        return 0, 0, 0, 0, cols
+    if la.flatten[l]:
+        return 0, la.read_C[l, r], 0, la.read_H[l, r], cols
+    r0 = max(0, h0 * la.stride[l] - la.pad[l])
+    r1 = min(la.read_H[l, r], (h1 - 1) * la.stride[l] - la.pad[l] + la.R[l])
+    if la.grouped[l]:
+        c0 = (k0 // la.kg[l]) * la.cg[l]
+        c1 = ((k1 - 1) // la.kg[l] + 1) * la.cg[l]
+    else:
+        c0, c1 = 0, la.read_C[l, r]
+    return c0, c1, r0, r1, cols
+
+
+@njit(cache=True)
+def _tables_for_n(la, parts, n, pe_k, pe_c, e, freq_hz, nop_bps):
+    """lt[l, i, j]: layer time of l with partition j after partition i of l - 1 in the same
+    cluster (i = q: first layer of its cluster, nothing owned); w, act: [l, j, chiplet]
+    bytes (CostModel.layer_time, weight_bytes, act_bytes); comp_s, nop_s: [l, j] compute
+    and NoP time with nothing owned (compute_s, nop_s(prev=None))."""
+    L = la.K.shape[0]
+    q = parts.shape[0]
+    lt = np.empty((L, q + 1, q), np.float64)
+    comp_s = np.empty((L, q), np.float64)
+    nop_s = np.empty((L, q), np.float64)
+    w = np.zeros((L, q, n), np.int64)
+    act = np.zeros((L, q, n), np.int64)
+    prev = _blocks(1, 1, parts, n)
+    warm = np.zeros(q, np.int64)
+    owned = np.zeros(q, np.int64)
+    for l in range(L):
+        cur = _blocks(la.K[l], la.H[l], parts, n)
+        owns = False
+        if l > 0:
+            for r in range(la.nreads[l]):
+                if la.read_prev[l, r]:
+                    owns = True
+        for j in range(q):
+            cycles = 0
+            cold = 0
+            warm[:] = 0
+            for i in range(n):
+                k0, k1, h0, h1 = cur[0, j, i], cur[1, j, i], cur[2, j, i], cur[3, j, i]
+                kb, hb = k1 - k0, h1 - h0
+                if la.pool[l]:
+                    c = -(-(kb * hb * la.W[l]) // pe_k)
+                else:
+                    c = (-(-kb // pe_k)) * (-(-la.cpg[l] // pe_c)) * hb * la.W[l] * la.R[l] * la.S[l]
+                    if kb > 0 and hb > 0:  # an idle chiplet holds none of the layer's weights
+                        w[l, j, i] = kb * la.cpg[l] * la.R[l] * la.S[l] * e
+                cycles = max(cycles, c)
+                need = 0
+                owned[:] = 0
+                for r in range(la.nreads[l]):
+                    c0, c1, r0, r1, cols = _region(la, l, r, k0, k1, h0, h1)
+                    need += max(c1 - c0, 0) * max(r1 - r0, 0) * cols
+                    if owns and la.read_prev[l, r]:
+                        for pi in range(q):
+                            oc = max(min(c1, prev[1, pi, i]) - max(c0, prev[0, pi, i]), 0)
+                            orr = max(min(r1, prev[3, pi, i]) - max(r0, prev[2, pi, i]), 0)
+                            owned[pi] += oc * orr * cols
+                act[l, j, i] = need * e + kb * hb * la.W[l] * e
+                cold = max(cold, need * e)
+                for pi in range(q):
+                    warm[pi] = max(warm[pi], (need - owned[pi]) * e)
+            comp = float(cycles) / freq_hz
+            comp_s[l, j] = comp
+            nop_s[l, j] = float(cold) / nop_bps
+            lt[l, q, j] = max(comp, nop_s[l, j])
+            for pi in range(q):
+                lt[l, pi, j] = max(comp, float(warm[pi]) / nop_bps) if owns else lt[l, q, j]
+        prev = cur
+    return lt, w, act, comp_s, nop_s
+
+
+@dataclass(frozen=True)
+class LayerTables:
+    """Per chiplet count n (index n, 1..N): the allowed partitions, lt[n] (L, q+1, q),
+    w[n] and act[n] (L, q, n) in bytes.  Flat copies with offsets feed the kernels."""
+
+    parts: list[np.ndarray]
+    lt: list[np.ndarray]
+    w: list[np.ndarray]
+    act: list[np.ndarray]
+    comp: list[np.ndarray]
+    nop: list[np.ndarray]
+    sram_bytes: float
+
+    @property
+    def chiplets(self) -> int:
+        return len(self.parts) - 1
+
+
+def build_layer_tables(instance: Instance) -> LayerTables:
+    pkg = instance.package
+    la = layer_arrays(instance)
+    out: dict[str, list] = {k: [None] for k in ("lt", "w", "act", "comp", "nop")}
+    parts = [np.zeros((0, 2), np.int64)]
+    for n in range(1, pkg.chiplets + 1):
+        p = np.array(instance.allowed_partitions[n], dtype=np.int64).reshape(-1, 2)
+        parts.append(p)
+        for k, v in zip(out, _tables_for_n(la, p, n, pkg.pe_k, pkg.pe_c, pkg.bytes_per_element, pkg.freq_hz,
+                                           pkg.nop_bps)):
+            out[k].append(v)
+    return LayerTables(parts, **out, sram_bytes=float(pkg.sram_bytes))
+
+
+def reference_layer_tables(cost: CostModel, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The same tables from the plain Python cost model (the oracle for the tests)."""
+    L = len(cost.net.layers)
+    opts = cost.instance.allowed_partitions[n]
+    q = len(opts)
+    lt = np.empty((L, q + 1, q))
+    w = np.empty((L, q, n), np.int64)
+    act = np.empty((L, q, n), np.int64)
+    for l in range(L):
+        for j, p in enumerate(opts):
+            w[l, j] = cost.weight_bytes(l, p)
+            act[l, j] = cost.act_bytes(l, p)
+            lt[l, q, j] = cost.layer_time(l, p, None)
+            for i, pr in enumerate(opts):
+                lt[l, i, j] = cost.layer_time(l, p, pr)
+    return lt, w, act

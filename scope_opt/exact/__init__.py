@@ -1,1 +1,0 @@
-"""Exact models: CP-SAT and MILP (CBC, HiGHS) over the same cost tables."""

@@ -1,0 +1,121 @@
+"""The one place that reads input files and checks input values, so every bad input ends
+in the same way: one line naming the file, the field and what is expected (InputError).
+
+- read_text: a path that is missing, a directory, a device, unreadable, too large,
+  binary or not UTF-8;
+- parse: malformed or absurdly nested TOML, YAML or JSON;
+- number / integer: NaN, infinity, booleans, lists, and values outside a documented range;
+- known_keys: a misspelt key, with the nearest valid one suggested."""
+
+from __future__ import annotations
+
+import difflib
+import json
+import math
+import tomllib
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from scope_opt.errors import InputError
+
+MAX_INPUT_BYTES = 64 * 2**20  # no network, instance or mapping description is anywhere near this
+
+
+def read_text(path: str | Path, expected: str) -> str:
+    """The text of a UTF-8 file, or an InputError saying what is wrong with it."""
+    path = Path(path)
+    if not path.exists():
+        raise InputError(path, "(file)", f"file not found; expected {expected}")
+    if path.is_dir():
+        raise InputError(path, "(file)", f"is a directory; expected {expected}")
+    if not path.is_file():
+        raise InputError(path, "(file)", f"is not a regular file (a device or a pipe); expected {expected}")
+    try:
+        size = path.stat().st_size
+        if size > MAX_INPUT_BYTES:
+            raise InputError(path, "(file)", f"is {size} bytes, more than {MAX_INPUT_BYTES}; expected {expected}")
+        data = path.read_bytes()
+    except OSError as exc:
+        raise InputError(path, "(file)", f"cannot be read ({exc.strerror or exc}); expected {expected}") from None
+    if b"\x00" in data:
+        raise InputError(path, "(file)", f"is binary (holds NUL bytes); expected {expected} as UTF-8 text")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise InputError(path, f"byte {exc.start}", f"is not UTF-8 text; expected {expected} as UTF-8 text") from None
+
+
+def parse(path: str | Path, text: str, kind: str) -> Any:
+    """TOML, YAML or JSON text as Python data; malformed or too deeply nested -> InputError."""
+    import yaml
+    try:
+        if kind == "toml":
+            return tomllib.loads(text)
+        if kind == "json":
+            return json.loads(text)
+        return yaml.safe_load(text)
+    except RecursionError:
+        raise InputError(path, "(file)", f"is nested too deeply to be a {kind.upper()} description; expected a flat document") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise InputError(path, "(file)", f"malformed TOML ({exc})") from None
+    except json.JSONDecodeError as exc:
+        raise InputError(path, f"line {exc.lineno}", f"malformed JSON ({exc.msg})") from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}" if mark else "(file)"
+        raise InputError(path, where, f"malformed YAML ({getattr(exc, 'problem', None) or exc})") from None
+
+
+def number(value: Any, src: str, field: str, low: float, high: float, *, integer: bool = False,
+           low_open: bool = False) -> Any:
+    """A finite number (an integer when `integer`) in [low, high] ((low, high] when
+    `low_open`), or an InputError naming the range."""
+    lo = "(" if low_open else "["
+    what = f"{'an integer' if integer else 'a finite number'} in {lo}{low:g}, {high:g}]"
+    ok_type = isinstance(value, int) if integer else isinstance(value, (int, float))
+    if isinstance(value, bool) or not ok_type:
+        raise InputError(src, field, f"expected {what}, got {value!r}")
+    if not math.isfinite(value) or value > high or value < low or (low_open and value == low):
+        raise InputError(src, field, f"expected {what}, got {value!r}")
+    return value
+
+
+def text_value(value: Any, src: str, field: str) -> str:
+    if not isinstance(value, str) or not value:
+        raise InputError(src, field, f"expected a non-empty string, got {value!r}")
+    return value
+
+
+def known_keys(table: dict, allowed: Iterable[str], src: str, where: str) -> None:
+    """Refuse a key that is not in `allowed`, naming the nearest valid one."""
+    allowed = list(allowed)
+    for key in table:
+        if key not in allowed:
+            near = difflib.get_close_matches(str(key), allowed, n=1, cutoff=0.5) or \
+                difflib.get_close_matches(str(key).lower(), [a.lower() for a in allowed], n=1, cutoff=0.5)
+            hint = f"did you mean {near[0]!r}? " if near else ""
+            raise InputError(src, f"{where}{key}", f"unknown key; {hint}expected one of {', '.join(allowed)}")
+
+
+# Command-line options: (low, high, integer, low excluded); one check for every command.
+OPTION_RANGES = {
+    "--time-limit": (0, 1e6, False, True),
+    "--threads": (1, 256, True, False),
+    "--seed": (0, 2**31 - 1, True, False),
+    "--gap": (0, 1, False, False),
+    "--samples": (0, 10**7, True, False),
+    "--max-mappings": (1, 10**9, True, False),
+}
+
+
+def check_options(**values: Any) -> None:
+    """Each keyword is an option name with '_' for '-' (time_limit=...); None is skipped."""
+    for key, value in values.items():
+        if value is None:
+            continue
+        option = "--" + key.replace("_", "-")
+        low, high, integer, low_open = OPTION_RANGES[option]
+        number(value, "(arguments)", option, low, high, integer=integer, low_open=low_open)
+        if option == "--gap" and value >= 1:
+            raise InputError("(arguments)", option, f"expected a relative gap in [0, 1), got {value!r}")

@@ -1,0 +1,94 @@
+"""The one place that writes outputs: paths are checked before the work starts, files are
+written atomically (a temporary file, then a rename), and JSON is always valid JSON
+(a NaN or an infinity becomes null)."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from scope_opt.errors import InputError
+
+
+def check_output_path(path: str | Path | None, option: str, suffixes: tuple[str, ...] | None = None,
+                      allow_stdout: bool = False) -> None:
+    """Refuse, before any work, an output path that is a directory, whose folder does not
+    exist or is not writable, or whose suffix the writer cannot produce."""
+    if path is None or (allow_stdout and str(path) == "-"):
+        return
+    p = Path(path)
+    if p.is_dir():
+        raise InputError(p, option, "is a directory; expected a file path")
+    if suffixes is not None and not any(p.name.endswith(s) for s in suffixes):
+        raise InputError(p, option, f"cannot write this kind of file here; expected a name ending in {' or '.join(suffixes)}")
+    folder = p.parent if str(p.parent) else Path(".")
+    if not folder.is_dir():
+        raise InputError(p, option, f"folder {folder} does not exist; expected a path in an existing folder")
+    if not os.access(folder, os.W_OK) or (p.exists() and not os.access(p, os.W_OK)):
+        raise InputError(p, option, "is not writable; expected a path you may write")
+
+
+def check_output_folder(path: str | Path, option: str) -> None:
+    p = Path(path)
+    if p.exists() and not p.is_dir():
+        raise InputError(p, option, "is a file; expected a folder (it is created if missing)")
+    probe = p if p.exists() else next((q for q in p.parents if q.exists()), Path("."))
+    if not os.access(probe, os.W_OK):
+        raise InputError(p, option, "is not writable; expected a folder you may write")
+
+
+def write_text_atomic(path: str | Path, text: str) -> None:
+    """Write to a temporary file beside `path`, then rename: never a half-written file."""
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w") as f:
+            f.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def json_safe(value: Any) -> Any:
+    """A copy of `value` with every non-finite float replaced by None (JSON has no NaN)."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: json_safe(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [json_safe(v) for v in value]
+    return value
+
+
+def dumps(payload: Any, **kw) -> str:
+    return json.dumps(json_safe(payload), allow_nan=False, default=str, **kw)
+
+
+def write_json(target: str | Path | None, payload: dict) -> None:
+    """`target` '-' is standard output; anything else is written atomically."""
+    if target is None:
+        return
+    text = dumps(payload, indent=1)
+    if str(target) == "-":
+        sys.stdout.write(text + "\n")
+    else:
+        write_text_atomic(Path(target), text + "\n")
+
+
+def save_figure(fig, path: str | Path, **kw) -> None:
+    """matplotlib's savefig, atomically (the format is taken from `path`'s suffix)."""
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=path.suffix, dir=path.parent)
+    os.close(fd)
+    try:
+        fig.savefig(tmp, **kw)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise

@@ -1,0 +1,188 @@
+"""CP-SAT backend (OR-Tools): build the model in one function, solve it in another.
+
+Times are floored to integer units of `settings.unit_s`, so every mapping's model
+objective is at most its true T and the solver's bound is a valid lower bound on T;
+the optimum found is within `rounding_tolerance_s` of the true optimum.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from dataclasses import dataclass
+
+from ortools.sat.python import cp_model
+
+from scope_opt.problem.mapping import Mapping
+from scope_opt.methods.settings import Backend, SolverSettings, solver_output_to_stderr
+from scope_opt.methods.exact.tables import Structure, Tables, mapping_from_choice
+
+
+@dataclass
+class CpsatModel:
+    model: cp_model.CpModel
+    s: dict
+    x: dict
+    unit_s: float
+    offset_s: float  # constant part of T (weight loading)
+
+
+def rounding_tolerance_s(t: Tables, unit_s: float) -> float:
+    """Largest gap between a mapping's floored model objective and its true T: one unit
+    per floored term, weighted by its coefficient (B - 1 per segment start, 1 per cluster;
+    a one-layer segment is one floored term, less than the B it replaces)."""
+    return (t.layers * (t.batch - 1) + t.layers + 1) * unit_s
+
+
+OBJECTIVE_LIMIT = 2**50  # keep every integer CP-SAT sees far inside int64
+
+
+def time_unit(t: Tables, unit_s: float) -> float:
+    """The integer time unit: `unit_s`, or coarser when the largest objective would leave
+    CP-SAT's integer range (huge batches or times); the rounding tolerance scales with it."""
+    singles = sum(t.single_cost_s(l) for l in t.single)
+    largest = (t.batch * t.layers * t.upper_period_s + singles) / unit_s
+    return unit_s * math.ceil(largest / OBJECTIVE_LIMIT) if largest > OBJECTIVE_LIMIT else unit_s
+
+
+def build(t: Tables, st: Structure, settings: SolverSettings, hint: Mapping | None = None) -> CpsatModel:
+    u = time_unit(t, settings.unit_s)
+    m = cp_model.CpModel()
+    L = t.layers
+    s = {k: m.NewBoolVar(f"seg_{k[0]}_{k[1]}") for k in t.segments}
+    x = {k: m.NewBoolVar(f"cl_{k[0]}_{k[1]}_{k[2]}") for k in t.clusters}
+    upper = int(math.floor(t.upper_period_s / u)) + 1
+    period = [m.NewIntVar(0, upper, f"period_{l}") for l in range(L)]
+    cuts = {}
+    for l in range(L):
+        m.AddExactlyOne(s[k] for k in st.covers_seg[l])
+        alone = [s[(l, l + 1)]] if (l, l + 1) in s else []  # or the layer is a segment of its own
+        m.AddExactlyOne([x[k] for k in st.covers_cl[l]] + alone)
+    for j in range(1, L):
+        boundary = sum(s[k] for k in st.ends_at[j])
+        m.Add(sum(x[k] for k in st.crosses[j]) + boundary <= 1)
+        cut = cuts[j] = m.NewBoolVar(f"cut_{j}")
+        m.Add(boundary == cut)
+        m.Add(period[j - 1] == period[j]).OnlyEnforceIf(cut.Not())
+    for k, v in s.items():
+        if k not in st.inside:  # a one-layer segment, priced whole below
+            continue
+        m.Add(sum(c[2] * x[c] for c in st.inside[k]) <= t.chiplets).OnlyEnforceIf(v)
+        m.Add(period[k[0]] >= int(math.floor(t.dram_s[k] / u))).OnlyEnforceIf(v)
+    for k, v in x.items():
+        m.Add(period[k[0]] >= int(math.floor(t.clusters[k] / u))).OnlyEnforceIf(v)
+    terms, charged = [], []
+    for l in range(L):
+        for kind, weight, starts, var in (("seg", t.batch - 1, st.starts_seg[l], s), ("cl", 1, st.starts_cl[l], x)):
+            if not starts or weight == 0:
+                continue
+            q = m.NewIntVar(0, upper, f"q{weight}_{l}")
+            starts_here = _any(m, [var[k] for k in starts])
+            m.Add(q >= period[l]).OnlyEnforceIf(starts_here)
+            terms.append(weight * q)
+            charged.append((l, kind, q, starts_here))
+    terms += [int(math.floor(t.single_cost_s(k[0]) / u)) * v for k, v in s.items() if k not in st.inside]
+    m.Minimize(sum(terms))
+    if hint is not None:
+        _hint(m, t, u, hint, s, x, period, cuts, charged)
+    return CpsatModel(m, s, x, u, t.weights_s)
+
+
+def _hint(m, t: Tables, u: float, hint: Mapping, s, x, period, cuts, charged) -> None:
+    """Hint every variable (a complete solution), so the solver starts from the mapping."""
+    chosen_s = {(seg.first, seg.last) for seg in hint.segments}
+    chosen_x = {(c.first, c.last, c.chiplets) for seg in hint.segments if seg.last - seg.first > 1 for c in seg.clusters}
+    if not chosen_x <= set(x) or not chosen_s <= set(s):
+        return
+    for k, v in s.items():
+        m.AddHint(v, k in chosen_s)
+    for k, v in x.items():
+        m.AddHint(v, k in chosen_x)
+    value = [0] * t.layers
+    for seg in hint.segments:
+        if seg.last - seg.first == 1:
+            continue  # priced whole, no period
+        p = max([int(math.floor(t.dram_s[(seg.first, seg.last)] / u))] +
+                [int(math.floor(t.clusters[(c.first, c.last, c.chiplets)] / u)) for c in seg.clusters])
+        for l in range(seg.first, seg.last):
+            value[l] = p
+    for l, v in enumerate(period):
+        m.AddHint(v, value[l])
+    for j, v in cuts.items():
+        m.AddHint(v, any(seg.last == j for seg in hint.segments))
+    long = [seg for seg in hint.segments if seg.last - seg.first > 1]
+    starts = {"seg": {seg.first for seg in long}, "cl": {c.first for seg in long for c in seg.clusters}}
+    for l, kind, q, lit in charged:
+        on = l in starts[kind]
+        m.AddHint(lit, on)
+        m.AddHint(q, value[l] if on else 0)
+
+
+def _any(m: cp_model.CpModel, lits: list) -> cp_model.IntVar:
+    """A literal equal to the OR of `lits` (at most one of them can be true here)."""
+    b = m.NewBoolVar("")
+    m.Add(sum(lits) == b)
+    return b
+
+
+STATUS = {cp_model.OPTIMAL: "optimal", cp_model.FEASIBLE: "feasible", cp_model.INFEASIBLE: "infeasible",
+          cp_model.MODEL_INVALID: "unknown", cp_model.UNKNOWN: "unknown"}
+
+
+def solve(t: Tables, cm: CpsatModel, backend: Backend, settings: SolverSettings) -> dict:
+    solver = cp_model.CpSolver()
+    p = solver.parameters
+    p.max_time_in_seconds = settings.time_limit_s
+    p.num_workers = settings.threads
+    p.random_seed = settings.seed
+    p.relative_gap_limit = settings.gap_rel
+    p.log_search_progress = settings.verbose
+    p.catch_sigint_signal = False  # Ctrl-C is ours: it stops the search and is reported as an interrupt
+    start = time.perf_counter()
+    with solver_output_to_stderr():
+        code = _solve_interruptibly(solver, cm.model)
+    elapsed = time.perf_counter() - start
+    status = STATUS.get(code, "unknown")
+    mapping = None
+    objective_s = bound_s = None
+    if code in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+        segs = [k for k, v in cm.s.items() if solver.Value(v)]
+        cls = [k for k, v in cm.x.items() if solver.Value(v)]
+        mapping = mapping_from_choice(t, segs, cls)
+        objective_s = solver.ObjectiveValue() * cm.unit_s + cm.offset_s
+    if code not in (cp_model.INFEASIBLE, cp_model.MODEL_INVALID):
+        bound_s = solver.BestObjectiveBound() * cm.unit_s + cm.offset_s
+    stats = {"branches": solver.NumBranches(), "conflicts": solver.NumConflicts(),
+             "booleans": len(cm.s) + len(cm.x), "unit_s": cm.unit_s}
+    if code == cp_model.MODEL_INVALID:
+        stats["reason"] = f"CP-SAT rejected the model: {cm.model.Validate() or 'invalid'}"
+    return {"status": status, "mapping": mapping, "objective_s": objective_s, "bound_s": bound_s,
+            "solve_time_s": elapsed, "solver_status": solver.StatusName(code),
+            "rounding_tolerance_s": rounding_tolerance_s(t, cm.unit_s), "stats": stats}
+
+
+def _solve_interruptibly(solver: cp_model.CpSolver, model: cp_model.CpModel) -> int:
+    """Solve in a worker thread (CP-SAT releases the GIL) so that Ctrl-C reaches Python at
+    once: the search is stopped, we wait for the solver to return, and the
+    KeyboardInterrupt goes on, never reported as 'feasible'.  The wait is on an Event, not
+    on Thread.join, which a KeyboardInterrupt can leave believing the thread is done."""
+    result: list[int] = []
+    done = threading.Event()
+
+    def work() -> None:
+        try:
+            result.append(solver.Solve(model))
+        finally:
+            done.set()
+
+    threading.Thread(target=work, daemon=True).start()
+    try:
+        while not done.wait(0.1):
+            pass
+    except KeyboardInterrupt:
+        solver.StopSearch()
+        while not done.wait(0.1):
+            pass
+        raise
+    return result[0]

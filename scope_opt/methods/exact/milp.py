@@ -1,0 +1,145 @@
+"""MILP backend (PuLP, solved by CBC or HiGHS): the CP-SAT formulation with its
+implications written as big-M constraints (docs/exact-models.md).  Times are in units
+of `settings.milp_unit_s` for conditioning; nothing is rounded."""
+
+from __future__ import annotations
+
+import math
+import re
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import pulp
+
+from scope_opt.problem.mapping import Mapping
+from scope_opt.methods.settings import Backend, SolverSettings, solver_output_to_stderr
+from scope_opt.methods.exact.tables import Structure, Tables, mapping_from_choice
+
+
+ABS_GAP_UNITS = 1e-6  # absolute MIP gap, in time units: the solvers' optimality tolerance
+
+
+@dataclass
+class MilpModel:
+    prob: pulp.LpProblem
+    s: dict
+    x: dict
+    unit_s: float
+    offset_s: float
+
+
+def build(t: Tables, st: Structure, settings: SolverSettings, hint: Mapping | None = None) -> MilpModel:
+    u = settings.milp_unit_s
+    L, N = t.layers, t.chiplets
+    prob = pulp.LpProblem("scope_mapping", pulp.LpMinimize)
+    s = {k: pulp.LpVariable(f"seg_{k[0]}_{k[1]}", cat="Binary") for k in t.segments}
+    x = {k: pulp.LpVariable(f"cl_{k[0]}_{k[1]}_{k[2]}", cat="Binary") for k in t.clusters}
+    upper = t.upper_period_s / u
+    period = [pulp.LpVariable(f"period_{l}", 0, upper) for l in range(L)]
+    q_seg = [pulp.LpVariable(f"qseg_{l}", 0, upper) for l in range(L)]
+    q_cl = [pulp.LpVariable(f"qcl_{l}", 0, upper) for l in range(L)]
+    for l in range(L):
+        prob += pulp.lpSum(s[k] for k in st.covers_seg[l]) == 1, f"cover_seg_{l}"
+        alone = [s[(l, l + 1)]] if (l, l + 1) in s else []  # or the layer is a segment of its own
+        prob += pulp.lpSum([x[k] for k in st.covers_cl[l]] + alone) == 1, f"cover_cl_{l}"
+    for j in range(1, L):
+        cut = pulp.lpSum(s[k] for k in st.ends_at[j])
+        prob += pulp.lpSum(x[k] for k in st.crosses[j]) + cut <= 1, f"no_cross_{j}"
+        # equal periods inside a segment: |p[j-1] - p[j]| <= U * cut
+        prob += period[j - 1] - period[j] <= upper * cut, f"same_period_a_{j}"
+        prob += period[j] - period[j - 1] <= upper * cut, f"same_period_b_{j}"
+    for k, v in s.items():
+        if k not in st.inside:  # a one-layer segment, priced whole in the objective
+            continue
+        inner = st.inside[k]
+        big = sum(c[2] for c in inner) - N
+        if big > 0:  # chiplets of the segment's clusters <= N when the segment is chosen
+            prob += pulp.lpSum(c[2] * x[c] for c in inner) <= N + big * (1 - v), f"chiplets_{k[0]}_{k[1]}"
+        prob += period[k[0]] >= (t.dram_s[k] / u) * v, f"dram_{k[0]}_{k[1]}"
+    for k, v in x.items():
+        prob += period[k[0]] >= (t.clusters[k] / u) * v, f"stage_{k[0]}_{k[1]}_{k[2]}"
+    for l in range(L):
+        prob += q_seg[l] >= period[l] - upper * (1 - pulp.lpSum(s[k] for k in st.starts_seg[l])), f"qseg_{l}"
+        prob += q_cl[l] >= period[l] - upper * (1 - pulp.lpSum(x[k] for k in st.starts_cl[l])), f"qcl_{l}"
+    prob += (pulp.lpSum((t.batch - 1) * q_seg[l] + q_cl[l] for l in range(L))
+             + pulp.lpSum((t.single_cost_s(k[0]) / u) * v for k, v in s.items() if k not in st.inside))
+    if hint is not None:
+        chosen_s = {(seg.first, seg.last) for seg in hint.segments}
+        chosen_x = {(c.first, c.last, c.chiplets) for seg in hint.segments if seg.last - seg.first > 1 for c in seg.clusters}
+        for k, v in s.items():
+            v.setInitialValue(1 if k in chosen_s else 0)
+        for k, v in x.items():
+            v.setInitialValue(1 if k in chosen_x else 0)
+    return MilpModel(prob, s, x, u, t.weights_s)
+
+
+def _cbc_bound(log: str) -> float | None:
+    """CBC prints 'Lower bound: X' when it stops early; 'Objective value' when optimal."""
+    m = re.search(r"Lower bound:\s+([-+0-9.eE]+)", log)
+    return float(m.group(1)) if m else None
+
+
+def solve(t: Tables, mm: MilpModel, backend: Backend, settings: SolverSettings) -> dict:
+    gap = settings.gap_rel if settings.gap_rel > 0 else 1e-9  # and an absolute gap of ABS_GAP_UNITS
+    start = time.perf_counter()
+    log = ""
+    notes: dict = {}
+    if backend is Backend.CBC:
+        with tempfile.TemporaryDirectory() as d:
+            log_path = Path(d) / "cbc.log"
+            warm = settings.warm_start
+            while True:
+                solver = pulp.PULP_CBC_CMD(msg=settings.verbose, timeLimit=settings.time_limit_s, gapRel=gap,
+                                           gapAbs=ABS_GAP_UNITS, threads=settings.threads, warmStart=warm, logPath=str(log_path),
+                                           options=[f"randomSeed {settings.seed + 1}", f"randomCbcSeed {settings.seed + 1}"])
+                try:
+                    mm.prob.solve(solver)
+                    break
+                except pulp.PulpSolverError as exc:  # the bundled CBC can crash on a warm-start file
+                    if not warm:
+                        notes["solver_failure"] = f"CBC failed: {exc}"
+                        break
+                    notes["retried_without_warm_start"] = f"CBC failed with the warm start ({exc}); solved again without it"
+                    warm = False
+            log = log_path.read_text() if log_path.exists() else ""
+    else:
+        solver = pulp.HiGHS(msg=settings.verbose, timeLimit=settings.time_limit_s, gapRel=gap, gapAbs=ABS_GAP_UNITS,
+                            threads=settings.threads, random_seed=settings.seed)
+        with solver_output_to_stderr():
+            mm.prob.solve(solver)
+    elapsed = time.perf_counter() - start
+    if "solver_failure" in notes:
+        mm.prob.status, mm.prob.sol_status = pulp.LpStatusNotSolved, pulp.LpSolutionNoSolutionFound
+    has_solution = mm.prob.sol_status in (pulp.LpSolutionOptimal, pulp.LpSolutionIntegerFeasible)
+    mapping = objective_s = bound_s = None
+    if has_solution:
+        segs = [k for k, v in mm.s.items() if (v.value() or 0) > 0.5]
+        cls = [k for k, v in mm.x.items() if (v.value() or 0) > 0.5]
+        mapping = mapping_from_choice(t, segs, cls)
+        objective_s = pulp.value(mm.prob.objective) * mm.unit_s + mm.offset_s
+    if mm.prob.status == pulp.LpStatusInfeasible:
+        status = "infeasible"
+    elif mm.prob.sol_status == pulp.LpSolutionOptimal:
+        status = "optimal"
+    elif has_solution:
+        status = "feasible"
+    else:
+        status = "unknown"
+    if backend is Backend.HIGHS and status != "infeasible" and "solver_failure" not in notes:
+        dual = mm.prob.solverModel.getInfo().mip_dual_bound
+        if math.isfinite(dual):
+            bound_s = dual * mm.unit_s + mm.offset_s
+        else:
+            notes["bound"] = "HiGHS stopped before it had a finite dual bound"
+    elif backend is Backend.CBC:
+        b = _cbc_bound(log)
+        if b is not None:
+            bound_s = b * mm.unit_s + mm.offset_s
+        elif status == "optimal" and objective_s is not None:
+            bound_s = objective_s * (1 - gap)  # CBC proved optimality within its relative gap
+    return {"status": status, "mapping": mapping, "objective_s": objective_s, "bound_s": bound_s,
+            "solve_time_s": elapsed, "solver_status": pulp.LpStatus[mm.prob.status],
+            "rounding_tolerance_s": ABS_GAP_UNITS * mm.unit_s,
+            "stats": {"variables": len(mm.prob.variables()), "constraints": len(mm.prob.constraints), **notes}}

@@ -1,0 +1,303 @@
+"""ONNX import: an ONNX model's graph as a scope-opt network (the YAML form of
+docs/instances.md), with ONNX's own shape inference and no runtime.  Weights are never
+read, only their shapes, so a model exported without weights (or with its external data
+file absent) imports too (docs/onnx.md).
+
+Conv, Gemm/MatMul with a constant weight (fc), Add of two tensors (a residual, folded into
+the layer that ends the block), Concat on channels, MaxPool/AveragePool/Global*Pool and
+Flatten/Reshape map to layers; element-wise and normalisation operators fold away;
+anything else is refused by name (or dropped with --skip-unsupported)."""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from scope_opt.errors import InputError
+from scope_opt.problem.network import NETWORK_INPUT, Network, build_network
+
+LAYER_OPS = ("Conv", "Gemm", "MatMul", "Add", "Concat", "MaxPool", "AveragePool", "GlobalAveragePool",
+             "GlobalMaxPool", "Flatten", "Reshape")
+FOLDED_OPS = ("Relu", "Clip", "Sigmoid", "HardSigmoid", "HardSwish", "LeakyRelu", "PRelu", "Elu", "Selu", "Tanh",
+              "Softplus", "BatchNormalization", "InstanceNormalization", "LRN", "Identity", "Dropout", "Softmax",
+              "LogSoftmax", "Cast", "Squeeze", "Unsqueeze")
+CONSTANT_ARITHMETIC = ("Add", "Sub", "Mul", "Div")  # with one constant operand: a bias or a scale, folded
+SUPPORTED_TEXT = ("Conv, Gemm/MatMul (constant weight), Add (residual), Concat (channels), MaxPool, AveragePool, "
+                  "GlobalAveragePool, GlobalMaxPool, Flatten, Reshape; folded: " + ", ".join(FOLDED_OPS))
+
+
+@dataclass
+class _Layer:
+    name: str
+    op: str
+    K: int
+    inputs: list[str]
+    R: int = 1
+    S: int = 1
+    stride: int = 1
+    groups: int = 1
+    pad: int | None = None
+    residual: str | None = None
+
+
+@dataclass
+class ImportReport:
+    """What the import did: the network description and what it folded or dropped."""
+
+    description: dict[str, Any]
+    folded: Counter = field(default_factory=Counter)
+    dropped: list[str] = field(default_factory=list)  # "node (OpType)" skipped with --skip-unsupported
+
+
+def _attrs(node) -> dict[str, Any]:
+    import onnx
+    return {a.name: onnx.helper.get_attribute_value(a) for a in node.attribute}
+
+
+def _load(path: Path):
+    import onnx
+    if not path.is_file():
+        raise InputError(path, "(file)", "file not found; expected an ONNX model file")
+    try:
+        model = onnx.load(str(path), load_external_data=False)
+    except Exception as exc:  # protobuf raises its own DecodeError; any failure means the same to the user
+        raise InputError(path, "(file)", f"not a readable ONNX model ({type(exc).__name__}: {exc}); "
+                                         "expected a .onnx file as written by torch.onnx.export or onnx.save") from None
+    if not model.graph.node:
+        raise InputError(path, "graph", "the ONNX graph has no nodes; expected a model with Conv/Gemm layers")
+    try:
+        model = onnx.shape_inference.infer_shapes(model)
+    except Exception:
+        pass  # shapes of weights and the input still come from the graph's declarations
+    return model
+
+
+def _shapes(model) -> dict[str, list[int | None]]:
+    out: dict[str, list[int | None]] = {}
+    g = model.graph
+    for vi in [*g.input, *g.value_info, *g.output]:
+        t = vi.type.tensor_type
+        if t.HasField("shape"):
+            out[vi.name] = [d.dim_value if d.HasField("dim_value") else None for d in t.shape.dim]
+    for init in g.initializer:
+        out[init.name] = list(init.dims)
+    return out
+
+
+def _safe_name(raw: str, taken: set[str]) -> str:
+    base = re.sub(r"[^A-Za-z0-9_.-]", "_", raw).strip("_.") or "layer"
+    name, k = base, 1
+    while name in taken or name == NETWORK_INPUT:
+        k += 1
+        name = f"{base}_{k}"
+    taken.add(name)
+    return name
+
+
+def import_onnx(path: str | Path, input_shape: tuple[int, int, int] | None = None,
+                skip_unsupported: bool = False, name: str | None = None) -> ImportReport:
+    """Read an ONNX file into a network description (dict), checked by build_network."""
+    path = Path(path)
+    model = _load(path)
+    g = model.graph
+    shapes = _shapes(model)
+    constants = {i.name for i in g.initializer} | {o for n in g.node if n.op_type == "Constant" for o in n.output}
+    weight_inputs = {n.input[1] for n in g.node if n.op_type in ("Conv", "Gemm", "MatMul") and len(n.input) > 1}
+    data_inputs = [i for i in g.input if i.name not in constants and i.name not in weight_inputs]
+    if len(data_inputs) != 1:
+        raise InputError(path, "graph.input", f"expected one data input, found {len(data_inputs)} "
+                                              f"({', '.join(i.name for i in data_inputs) or 'none'})")
+    x = data_inputs[0].name
+    dims = shapes.get(x, [])
+    if input_shape is not None:
+        c, h, w = input_shape
+    elif len(dims) == 4 and all(isinstance(d, int) and d > 0 for d in dims[1:]):
+        c, h, w = dims[1:]
+    elif len(dims) == 2 and isinstance(dims[1], int) and dims[1] > 0:
+        c, h, w = dims[1], 1, 1
+    else:
+        raise InputError(path, f"graph.input {x}", f"shape {dims} is not [N, C, H, W] with known C, H, W; "
+                                                    "give it with --input-shape C,H,W (or workload.input_shape)")
+    report = ImportReport({})
+    ref: dict[str, str | list[str]] = {x: NETWORK_INPUT}  # data tensor -> layer name, or the list a Concat joins
+    layers: list[_Layer] = []
+    by_name: dict[str, _Layer] = {}
+    taken: set[str] = set()
+    uses = Counter(i for n in g.node for i in n.input)
+
+    def where(node) -> str:
+        return f"node {node.name or node.output[0]!r} ({node.op_type})"
+
+    def single(node, tensor: str) -> str:
+        r = ref[tensor]
+        if isinstance(r, list):
+            raise InputError(path, where(node), "reads a Concat output directly; only Conv, Gemm and MatMul can "
+                                                "read concatenated tensors here")
+        return r
+
+    def add_layer(node, layer: _Layer) -> None:
+        layer.name = _safe_name(node.name or node.output[0], taken)
+        layers.append(layer)
+        by_name[layer.name] = layer
+        ref[node.output[0]] = layer.name
+
+    for node in g.node:
+        data = [i for i in node.input if i in ref]
+        op = node.op_type
+        if not data or op in ("Shape", "Size"):  # constants, or the metadata of a tensor (shapes for Reshape)
+            report.folded[op] += 1
+            continue
+        a = _attrs(node)
+        if op == "Conv":
+            wshape = shapes.get(node.input[1])
+            if not wshape or len(wshape) != 4 or any(not isinstance(d, int) for d in wshape):
+                raise InputError(path, where(node), f"weight {node.input[1]!r} has no known 4-d shape; expected [K, C/groups, R, S]")
+            if any(d != 1 for d in a.get("dilations", [1, 1])):
+                raise InputError(path, where(node), f"dilations {a['dilations']} are not supported; expected 1")
+            strides = a.get("strides", [1, 1])
+            if len(set(strides)) != 1:
+                raise InputError(path, where(node), f"strides {strides} differ per axis; expected equal strides")
+            K, _, R, S = wshape
+            pads = a.get("pads")
+            pad = None
+            if a.get("auto_pad", b"NOTSET") not in (b"NOTSET", "NOTSET"):
+                if a["auto_pad"] in (b"VALID", "VALID"):
+                    pad = 0
+            elif pads is not None:
+                if len(set(pads)) == 1:
+                    pad = pads[0]
+                elif list(pads) != [(R - 1) // 2, (S - 1) // 2] * 2:  # the default per-axis rule needs no pad
+                    raise InputError(path, where(node), f"pads {pads}: expected one pad for all sides, or "
+                                                        f"[(R-1)//2, (S-1)//2] on each side")
+            else:
+                pad = 0
+            src = ref[data[0]]
+            add_layer(node, _Layer("", "conv", K, src if isinstance(src, list) else [src], R, S, strides[0],
+                                   a.get("group", 1), pad))
+        elif op in ("Gemm", "MatMul"):
+            wshape = shapes.get(node.input[1]) if len(node.input) > 1 else None
+            if node.input[1] in ref or not wshape or len(wshape) != 2:
+                raise InputError(path, where(node), "expected a constant 2-d weight as the second operand (an fc layer)")
+            K = wshape[0] if (op == "Gemm" and a.get("transB", 0)) else wshape[1]
+            src = ref[data[0]]
+            add_layer(node, _Layer("", "fc", K, src if isinstance(src, list) else [src]))
+        elif op in ("MaxPool", "AveragePool", "GlobalAveragePool", "GlobalMaxPool"):
+            src = single(node, data[0])
+            if op.startswith("Global"):
+                known = shapes.get(data[0])
+                if known and len(known) == 4 and all(isinstance(d, int) and d > 0 for d in known[2:]):
+                    hh, ww = known[2], known[3]
+                else:  # no inferred shape: build the network so far and read it
+                    part = build_network(_describe("partial", (c, h, w), layers), str(path), "partial")
+                    shp = part.shape(src)
+                    hh, ww = shp.H, shp.W
+                add_layer(node, _Layer("", "pool", 0, [src], hh, ww, 1, 1, 0))
+            else:
+                k = a.get("kernel_shape", [1, 1])
+                strides = a.get("strides", [1, 1])
+                pads = a.get("pads", [0, 0, 0, 0])
+                if len(set(strides)) != 1 or len(set(pads)) != 1 or a.get("ceil_mode", 0):
+                    raise InputError(path, where(node), f"strides {strides}, pads {pads}, ceil_mode {a.get('ceil_mode', 0)}: "
+                                                        "expected equal strides and pads and floor rounding")
+                add_layer(node, _Layer("", "pool", 0, [src], k[0], k[1], strides[0], 1, pads[0]))
+        elif op == "Concat":
+            if a.get("axis", 1) != 1 or len(data) != len(node.input):
+                raise InputError(path, where(node), f"expected a concatenation of data tensors on channels (axis 1), got axis {a.get('axis')}")
+            parts: list[str] = []
+            for t in data:
+                r = ref[t]
+                parts.extend(r if isinstance(r, list) else [r])
+            ref[node.output[0]] = parts
+        elif op == "Add" and len(data) == 2:
+            _fold_residual(path, node, where(node), [single(node, t) for t in data], data, uses, layers, by_name, ref)
+        elif op in ("Flatten", "Reshape") or op in FOLDED_OPS or (op in CONSTANT_ARITHMETIC and len(data) == 1):
+            ref[node.output[0]] = ref[data[0]]
+            report.folded[op] += 1
+        elif skip_unsupported:
+            ref[node.output[0]] = ref[data[0]]
+            report.dropped.append(where(node))
+        else:
+            raise InputError(path, where(node), f"operator {op} cannot be expressed in the scope-opt model; supported: "
+                                                f"{SUPPORTED_TEXT} (or pass --skip-unsupported to drop it with a warning)")
+    if not layers:
+        raise InputError(path, "graph", "no Conv, Gemm, MatMul or pool node found; nothing to map")
+    report.description = _describe(name or path.stem, (c, h, w), layers)
+    return report
+
+
+def _chain(name: str, by_name: dict[str, _Layer]) -> list[str]:
+    """The producers of `name` back to the network input, along each layer's first input."""
+    out = [name]
+    while out[-1] in by_name:
+        out.append(by_name[out[-1]].inputs[0])
+    return out
+
+
+def _fold_residual(path, node, where: str, operands: list[str], tensors: list[str], uses: Counter,
+                   layers: list[_Layer], by_name: dict[str, _Layer], ref: dict) -> None:
+    """Add(main, shortcut): the layer ending the main path takes the shortcut as its
+    residual.  The main path is the longer one back to where the two paths fork; a
+    shortcut conv (a downsample) is placed just before the main path's last layer, as
+    the bundled models place it."""
+    a, b = operands
+    if a == b:
+        raise InputError(path, where, "adds a tensor to itself; expected a residual add of two branches")
+    ca, cb = _chain(a, by_name), _chain(b, by_name)
+    fork = next((x for x in ca if x in cb), None)
+    if fork is None:
+        raise InputError(path, where, "the two operands share no producer; expected a residual block")
+    main, short = (a, b) if ca.index(fork) >= cb.index(fork) else (b, a)
+    if main not in by_name:
+        raise InputError(path, where, "the main branch of the add is the network input; expected a layer")
+    end = by_name[main]
+    if end.residual is not None:
+        raise InputError(path, where, f"layer {main!r} already ends a residual block; two adds in a row are not supported")
+    main_tensor = tensors[operands.index(main)]
+    if uses[main_tensor] > 1:
+        raise InputError(path, where, f"{main_tensor!r} is read by other nodes too; its residual cannot be folded into it")
+    end.residual = short
+    if short in by_name:  # keep the shortcut before the layer that reads it
+        i_short, i_end = layers.index(by_name[short]), layers.index(end)
+        if i_short > i_end:
+            sc = layers.pop(i_short)
+            if any(x in sc.inputs for x in _produced_between(layers, i_end, i_short)):
+                raise InputError(path, where, "the shortcut branch depends on the main branch; expected a residual block")
+            layers.insert(i_end, sc)
+    ref[node.output[0]] = main
+
+
+def _produced_between(layers: list[_Layer], lo: int, hi: int) -> set[str]:
+    return {layer.name for layer in layers[lo:hi]}
+
+
+def _describe(name: str, chw: tuple[int, int, int], layers: list[_Layer]) -> dict[str, Any]:
+    """The YAML description: inputs written only where a layer does not read the one before."""
+    out = []
+    prev = NETWORK_INPUT
+    for layer in layers:
+        d: dict[str, Any] = {"name": layer.name, "op": layer.op}
+        if layer.op != "pool":
+            d["K"] = layer.K
+        if layer.op != "fc":
+            d.update(R=layer.R, S=layer.S, stride=layer.stride)
+            if layer.pad is not None:
+                d["pad"] = layer.pad
+        if layer.groups != 1 and layer.op == "conv":
+            d["groups"] = layer.groups
+        if layer.inputs != [prev]:
+            d["inputs"] = list(layer.inputs)
+        if layer.residual:
+            d["residual"] = layer.residual
+        out.append(d)
+        prev = layer.name
+    return {"name": name, "input": {"C": chw[0], "H": chw[1], "W": chw[2]}, "layers": out}
+
+
+def load_onnx_network(path: str | Path, input_shape: tuple[int, int, int] | None = None,
+                      skip_unsupported: bool = False) -> Network:
+    """An ONNX file as a checked Network (the same validation as a YAML network)."""
+    rep = import_onnx(path, input_shape, skip_unsupported)
+    return build_network(rep.description, str(path), Path(path).stem)

@@ -1,1 +1,0 @@
-"""Heuristic searches and the exhaustive enumerator."""

@@ -1,0 +1,210 @@
+"""Ablation of the Scope search: each of its steps replaced by its exact counterpart, alone
+and in combination, to measure how much of its gap to the optimum each step explains
+(docs/search.md, "Ablation").
+
+- partition: the search's per-cluster DP plus memory repair -> the exact cluster table
+  (least fitting T_c, engine/clusters.py);
+- clustering: compute-balanced cuts for each cluster count, then min-max allocation ->
+  the exact clustering and allocation of the segment (the chain DP's segment step);
+- segmentation: weight-balanced cuts over a window of segment counts -> the shortest
+  path over every segment boundary, each segment priced by the per-segment solver.
+- allocation is already exact in the search (min-max by bisection on the chosen cuts),
+  so it has no counterpart to swap in.
+
+With no step swapped this is `--method scope` (same mapping); with all three it is the
+optimum (`--method dp`).  Every variant's mapping is re-scored by the evaluator."""
+
+from __future__ import annotations
+
+import itertools
+import math
+import time
+from dataclasses import dataclass
+
+import numpy as np
+
+from scope_opt.cost.reference import CostModel
+from scope_opt.methods.dp.chain import _budget_table
+from scope_opt.methods.dp.clusters import cluster_partitions, cluster_table
+from scope_opt.cost.layer_tables import build_layer_tables
+from scope_opt.methods.scope.step_kernels import cluster_step, flatten, scope_segment, scope_segments_all, scope_table
+from scope_opt.cost.segment_tables import (backtrack_segment, best_segments, segment_pipelines, segment_traffic_split_table,
+                               shortest_path, single_segment_table)
+from scope_opt.cost.evaluate import evaluate
+from scope_opt.problem.instance import Instance
+from scope_opt.problem.mapping import Cluster, Mapping, Segment
+from scope_opt.methods.result import SolveResult
+from scope_opt.methods.scope.search import ScopeSearch
+
+INF = math.inf
+STEPS = ("segmentation", "clustering", "partition")
+
+
+def variant_name(exact: frozenset[str] | set[str]) -> str:
+    """`scope`, or `scope+exact-<steps>` in STEPS order."""
+    return "scope" if not exact else "scope+exact-" + "-".join(s for s in STEPS if s in exact)
+
+
+def all_variants() -> list[frozenset[str]]:
+    return [frozenset(c) for k in range(len(STEPS) + 1) for c in itertools.combinations(STEPS, k)]
+
+
+@dataclass
+class _Table:
+    tab: np.ndarray
+    tabm: np.ndarray
+    argn: np.ndarray
+    build_s: float
+
+
+class Ablation:
+    """The tables every variant reads, built once per instance."""
+
+    def __init__(self, instance: Instance) -> None:
+        self.instance = instance
+        self.L, self.N = len(instance.network.layers), instance.package.chiplets
+        self.layer_tables = build_layer_tables(instance)
+        self.flat = flatten(self.layer_tables)
+        dram, _, weights = segment_traffic_split_table(instance)
+        bw = instance.package.dram_bps
+        self.weight_bytes, self.dram_s, self.weights_s = weights, dram / bw, weights / bw
+        self.wsize = np.array([layer.weights for layer in instance.network.layers], np.int64)
+        self.search = ScopeSearch(instance, engine=False)  # for its load prefix and segmentation
+        self.single = single_segment_table(instance, self.layer_tables, range(1, self.N + 1))
+        self.done = np.ones((self.L, self.L + 1), np.bool_)
+        self.tables: dict[str, _Table] = {}
+        self.cost = CostModel(instance)
+
+    def table(self, kind: str) -> _Table:
+        """The cluster table of the partition step: `scope` (DP + repair) or `exact`."""
+        if kind not in self.tables:
+            start = time.perf_counter()
+            if kind == "exact":
+                tab, _ = cluster_table(self.layer_tables, self.L)
+            else:
+                tab = np.full((self.L, self.L + 1, self.N + 1), INF)
+                scope_table(self.flat, self.wsize, self.N, tab)
+            tabm, argn = np.empty_like(tab), np.zeros(tab.shape, np.int64)
+            _budget_table(tab, tabm, argn)
+            self.tables[kind] = _Table(tab, tabm, argn, time.perf_counter() - start)
+        return self.tables[kind]
+
+    def cluster(self, kind: str, x: int, y: int, n: int) -> Cluster:
+        if kind == "exact":
+            _, parts = cluster_partitions(self.layer_tables, x, y, n)
+        else:
+            path, scratch = np.empty(y - x, np.int64), np.empty((2, n), np.int64)
+            cluster_step(self.flat, x, y, n, self.wsize, path, scratch[0], scratch[1])
+            parts = tuple(tuple(int(v) for v in self.layer_tables.parts[n][j]) for j in path)
+        return Cluster(x, y, n, tuple(parts))
+
+    def tiled(self, l: int) -> tuple[float, Segment | None]:
+        t, n, j = (v[l] for v in self.single)
+        if t == INF:
+            return INF, None
+        p = self.layer_tables.parts[int(n)][int(j)]
+        return float(t), Segment((Cluster(l, l + 1, int(n), ((int(p[0]), int(p[1])),)),))
+
+    # -- per-segment solvers -------------------------------------------------------------
+    def segment_scope(self, kind: str, a: int, b: int) -> tuple[float, Segment | None]:
+        """The search's segment step (balanced cuts, min-max allocation) on table `kind`;
+        a one-layer segment that fits nowhere is tiled, as the search does."""
+        tab = self.table(kind).tab
+        t, p, bounds, alloc, _, _ = scope_segment(self.flat, a, b, False, self.instance.batch,
+                                                  self.search.load_prefix, self.wsize, self.dram_s, self.weights_s,
+                                                  tab, self.done)
+        if t == INF:
+            return self.tiled(a) if b - a == 1 else (INF, None)
+        return float(t), Segment(tuple(self.cluster(kind, int(bounds[c]), int(bounds[c + 1]), int(alloc[c]))
+                                       for c in range(p)))
+
+    def segment_exact(self, kind: str, a: int, b: int) -> tuple[float, Segment | None]:
+        """The least T_s of [a, b) over every clustering and allocation, on table `kind`
+        (a one-layer segment: its closed form, weight tiling included)."""
+        if b - a == 1:
+            return self.tiled(a)
+        tb = self.table(kind)
+        G = np.empty((min(self.L, self.N) + 1, self.L + 1, self.N + 1))
+        segment_pipelines(tb.tabm, a, min(self.L, self.N), b, G)
+        best, best_p = INF, 0
+        for p in range(1, min(b - a, self.N) + 1):
+            beta = G[p, b, self.N]
+            if beta < INF:
+                t = (self.instance.batch + p - 1) * max(beta, self.dram_s[a, b]) + self.weights_s[a, b]
+                if t < best:
+                    best, best_p = t, p
+        if best == INF:
+            return INF, None
+        rows = backtrack_segment(tb.tabm, a, b, best_p, G)
+        return float(best), Segment(tuple(self.cluster(kind, int(x), int(y), int(tb.argn[x, y, k])) for x, y, k in rows))
+
+    # -- a variant -------------------------------------------------------------------------
+    def run(self, exact: frozenset[str]) -> SolveResult:
+        start = time.perf_counter()
+        kind = "exact" if "partition" in exact else "scope"
+        solve_segment = self.segment_exact if "clustering" in exact else self.segment_scope
+        if "segmentation" in exact:
+            f = self._all_segments(kind, "clustering" in exact)
+            dist, prev = shortest_path(f)
+            if not math.isfinite(dist[self.L]):
+                segments = None
+            else:
+                cuts = [self.L]
+                while cuts[-1] > 0:
+                    cuts.append(int(prev[cuts[-1]]))
+                cuts.reverse()
+                segments = [solve_segment(kind, a, b)[1] for a, b in zip(cuts, cuts[1:])]
+        else:
+            search = _FixedStepSearch(self.instance, lambda a, b: solve_segment(kind, a, b), self.search)
+            _, mapping = search.run()
+            segments = list(mapping.segments) if mapping else None
+        mapping = Mapping(tuple(segments)) if segments and all(s is not None for s in segments) else None
+        elapsed = time.perf_counter() - start
+        ev = evaluate(self.instance, mapping, self.cost) if mapping else None
+        status = "heuristic" if ev is not None and ev.feasible else "infeasible"
+        return SolveResult(variant_name(exact), "merged", status, mapping, ev, None, elapsed, None,
+                           {"exact_steps": sorted(exact)},
+                           {"table_build_s": {k: v.build_s for k, v in self.tables.items()}})
+
+    def _all_segments(self, kind: str, exact_clustering: bool) -> np.ndarray:
+        """f[a, b]: every segment priced by the per-segment solver (exact segmentation)."""
+        L, N = self.L, self.N
+        f = np.full((L, L + 1), INF)
+        fp = np.zeros((L, L + 1), np.int64)
+        tb = self.table(kind)
+        if exact_clustering:
+            best_segments(tb.tabm, self.dram_s, self.weights_s, self.instance.batch, min(L, N), f, fp)
+        else:
+            cap = float(N * math.floor(self.instance.package.sram_bytes))
+            scope_segments_all(self.flat, self.instance.batch, self.search.load_prefix, self.wsize, self.dram_s,
+                               self.weights_s, tb.tab, self.done, self.weight_bytes, cap, f, fp)
+        for l in range(L):
+            f[l, l + 1] = (self.single[0][l] if exact_clustering else
+                           self.segment_scope(kind, l, l + 1)[0])
+        return f
+
+
+class _FixedStepSearch(ScopeSearch):
+    """The Scope search's segmentation with another per-segment solver."""
+
+    def __init__(self, instance: Instance, solve_segment, base: ScopeSearch) -> None:
+        super().__init__(instance, base.space, base.window, base.cost, engine=False)
+        self.solve_segment = solve_segment
+
+    def best_segment(self, a: int, b: int):
+        if (a, b) not in self.segment_cache:
+            self.segment_cache[(a, b)] = self.solve_segment(a, b)
+        return self.segment_cache[(a, b)]
+
+
+def shapley(latency: dict[frozenset[str], float]) -> dict[str, float]:
+    """Each step's share of the gap T(scope) - T(all exact): its marginal saving averaged
+    over the 3! orders in which the steps can be made exact (the shares add up to the gap)."""
+    out = {s: 0.0 for s in STEPS}
+    orders = list(itertools.permutations(STEPS))
+    for order in orders:
+        done: frozenset[str] = frozenset()
+        for s in order:
+            out[s] += (latency[done] - latency[done | {s}]) / len(orders)
+            done = done | {s}
+    return out

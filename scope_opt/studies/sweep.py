@@ -1,0 +1,328 @@
+"""`scope-opt sweep SPEC.toml`: a design-space sweep over networks and hardware fields.
+
+The spec names networks, methods and a grid of hardware values (docs/sweeps.md). Every
+(network, grid point, method) is a cell: it carries its network and its instance with
+it, so any worker can run it, on this machine or another. Cells run through
+scope_opt.executor (in-process, a local Dask cluster, or a running one); each finished
+cell is cached atomically, so an interrupted sweep resumes with the missing cells only.
+Writes results/<name>/results.csv, the generated instances and plots."""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import itertools
+import json
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from scope_opt import __version__
+from scope_opt.errors import InputError
+from scope_opt.studies.executor import Executor, run_cells
+from scope_opt.formats.inputs import known_keys, number, parse, read_text
+from scope_opt.formats.outputs import dumps, save_figure, write_text_atomic
+
+SWEPT = ("mesh", "pe_array", "freq_ghz", "sram_kib", "nop_gbps", "dram_gbps", "bytes_per_element", "batch")
+METHODS = ("scope", "segmented", "sequential", "fastdp", "dp", "dp-segmented", "dp-sequential", "cpsat",
+           "milp-highs", "milp-cbc")
+SPEC_KEYS = ("name", "networks", "methods", "batch", "hardware", "grid", "space", "settings")
+SETTINGS_KEYS = ("time_limit", "threads", "seed")
+MAX_CELLS = 100_000
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One run: an instance (as parsed TOML), its network description, a method."""
+
+    key: str
+    name: str
+    network: str
+    point: tuple[tuple[str, Any], ...]  # the swept values of this cell
+    method: str
+    instance: dict
+    network_raw: dict
+    network_src: str
+    settings: tuple[float, int, int]  # time limit, threads, seed
+
+
+@dataclass(frozen=True)
+class Sweep:
+    name: str
+    src: str
+    cells: tuple[Cell, ...]
+    fields: tuple[str, ...]  # swept fields, in spec order
+    reference: dict  # each swept field's reference value, for the one-field plots
+    networks: tuple[str, ...]
+    methods: tuple[str, ...]
+
+
+def _toml_value(v: Any) -> str:
+    if isinstance(v, str):
+        return json.dumps(v)
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, (list, tuple)):
+        return "[" + ", ".join(_toml_value(x) for x in v) + "]"
+    return repr(v)
+
+
+def instance_toml(raw: dict) -> str:
+    """A generated instance as TOML text (tomllib reads, it does not write)."""
+    top = [f"{k} = {_toml_value(v)}" for k, v in raw.items() if not isinstance(v, dict)]
+    out = top[:]
+    for section, table in raw.items():
+        if isinstance(table, dict):
+            out.append(f"\n[{section}]")
+            out += [f"{k} = {_toml_value(v)}" for k, v in table.items() if not isinstance(v, dict)]
+            for sub, inner in table.items():
+                if isinstance(inner, dict):
+                    out.append(f"\n[{section}.{sub}]")
+                    out += [f"{k} = {_toml_value(v)}" for k, v in inner.items()]
+    return "\n".join(out) + "\n"
+
+
+def _label(value: Any) -> str:
+    return "x".join(map(str, value)) if isinstance(value, list) else f"{value:g}" if isinstance(value, float) else str(value)
+
+
+def load_sweep(path: str | Path) -> Sweep:
+    """Read and check a sweep spec; every cell's instance is validated now, before any runs."""
+    from scope_opt.problem.instance import build_instance, resolve_model
+    from scope_opt.problem.network import build_network
+    path = Path(path)
+    src = str(path)
+    raw = parse(path, read_text(path, "a sweep spec TOML file"), "toml")
+    known_keys(raw, SPEC_KEYS, src, "")
+    name = raw.get("name", path.stem)
+    if not isinstance(name, str) or not name.replace("-", "").replace("_", "").isalnum():
+        raise InputError(src, "name", f"expected letters, digits, '-' and '_' (it names the results folder), got {name!r}")
+    networks = raw.get("networks")
+    if not isinstance(networks, list) or not networks or not all(isinstance(n, str) and n for n in networks):
+        raise InputError(src, "networks", "expected a non-empty list of model names or paths, e.g. [\"resnet50\"]")
+    methods = raw.get("methods", ["scope", "segmented", "sequential", "dp"])
+    if not isinstance(methods, list) or not methods or any(m not in METHODS for m in methods):
+        raise InputError(src, "methods", f"expected a list of methods from {', '.join(METHODS)}, got {methods!r}")
+    hardware = raw.get("hardware", {})
+    grid = raw.get("grid", {})
+    if not isinstance(hardware, dict) or not isinstance(grid, dict):
+        raise InputError(src, "hardware/grid", "expected tables")
+    known_keys(grid, SWEPT, src, "grid.")
+    batch = raw.get("batch", [1])
+    batch = batch if isinstance(batch, list) else [batch]
+    axes = {"batch": batch} if len(batch) > 1 and "batch" not in grid else {}
+    for field, values in grid.items():
+        if not isinstance(values, list) or not values:
+            raise InputError(src, f"grid.{field}", "expected a non-empty list of values")
+        axes[field] = values
+    if "batch" in grid:
+        axes["batch"] = grid["batch"]
+    settings = raw.get("settings", {})
+    if not isinstance(settings, dict):
+        raise InputError(src, "settings", "expected a table")
+    known_keys(settings, SETTINGS_KEYS, src, "settings.")
+    st = (float(number(settings.get("time_limit", 60.0), src, "settings.time_limit", 0, 1e6, low_open=True)),
+          number(settings.get("threads", 1), src, "settings.threads", 1, 256, integer=True),
+          number(settings.get("seed", 0), src, "settings.seed", 0, 2**31 - 1, integer=True))
+    fields = tuple(axes)
+    points = list(itertools.product(*axes.values())) if axes else [()]
+    if len(points) * len(networks) * len(methods) > MAX_CELLS:
+        raise InputError(src, "grid", f"{len(points) * len(networks) * len(methods)} cells is more than {MAX_CELLS}")
+    reference = {f: hardware.get(f, batch[0] if f == "batch" else axes[f][0]) for f in fields}
+    cells = []
+    for net_name in networks:
+        model_path = resolve_model(net_name, path.parent, src)
+        if model_path.suffix == ".onnx":
+            from scope_opt.problem.onnx_import import import_onnx
+            net_raw = import_onnx(model_path).description
+        else:
+            net_raw = parse(model_path, read_text(model_path, "a network YAML file"), "yaml")
+        network = build_network(net_raw, str(model_path), model_path.stem)
+        for point in points:
+            values = dict(zip(fields, point))
+            hw = {k: v for k, v in hardware.items()}
+            hw.update({k: v for k, v in values.items() if k != "batch"})
+            inst_name = "-".join([network.name] + [f"{f}{_label(v)}" for f, v in values.items()])
+            inst_raw = {"name": inst_name, "batch": values.get("batch", batch[0]),
+                        "workload": {"model": network.name}, "hardware": hw}
+            if "space" in raw:
+                inst_raw["space"] = raw["space"]
+            where = f"{src} (cell {inst_name})"
+            build_instance(inst_raw, where, path.parent, inst_name, network)  # refuse a bad cell before running any
+            for method in methods:
+                blob = json.dumps([inst_raw, net_raw, method, st, __version__], sort_keys=True, default=str)
+                key = f"{inst_name}__{method}__{hashlib.sha256(blob.encode()).hexdigest()[:12]}"
+                cells.append(Cell(key, inst_name, network.name, tuple(values.items()), method, inst_raw, net_raw,
+                                  str(model_path), st))
+    return Sweep(name, src, tuple(cells), fields, reference, tuple(dict.fromkeys(c.network for c in cells)),
+                 tuple(methods))
+
+
+def limiting_resource(ev) -> tuple[str, dict[str, float]]:
+    """What bounds a mapping's T: each segment's period is set by DRAM traffic or by its
+    slowest stage, whose layers are compute- or NoP-bound; weight loading is DRAM time.
+    Returns the largest share and every share of T."""
+    share = {"compute": 0.0, "NoP": 0.0, "DRAM": 0.0}
+    for seg in ev.segments:
+        load = seg.weight_bytes * seg.dram_s / seg.dram_bytes if seg.dram_bytes else 0.0  # W_s / b_dram
+        periods = seg.time_s - load
+        if seg.dram_s >= seg.stage_max_s:
+            share["DRAM"] += periods
+        else:
+            slow = max((c for c in ev.clusters if c.segment == seg.index), key=lambda c: c.stage_s)
+            share["compute" if slow.compute_s >= slow.nop_s else "NoP"] += periods
+        share["DRAM"] += load
+    total = sum(share.values()) or 1.0
+    share = {k: v / total for k, v in share.items()}
+    return max(share, key=share.get), share
+
+
+def run_cell(cell: Cell) -> dict:
+    """One cell, on whichever worker runs it: build the instance, solve, re-score."""
+    from scope_opt.methods.settings import SolverSettings
+    from scope_opt.problem.instance import build_instance
+    from scope_opt.problem.network import build_network
+    from scope_opt.solve import SolveOptions, solve
+    network = build_network(cell.network_raw, cell.network_src, cell.network)
+    inst = build_instance(cell.instance, cell.name, Path("."), cell.name, network)
+    tl, threads, seed = cell.settings
+    name, _, tail = cell.method.partition("-")
+    space = tail if name == "dp" and tail else "merged"
+    backend = tail if name == "milp" else "highs"
+    res = solve(inst, name, SolveOptions(space=space, solver=backend,
+                                         settings=SolverSettings(time_limit_s=tl, threads=threads, seed=seed)))
+    ev = res.evaluation
+    row = {"cell": cell.key, "network": cell.network, "instance": cell.name, **dict(cell.point), "method": cell.method,
+           "chiplets": inst.package.chiplets, "status": res.status, "latency_s": None, "throughput": None,
+           "throughput_per_chiplet": None, "energy_j": None, "limit": None, "solve_time_s": res.solve_time_s,
+           "peak_throughput": inst.package.peak_macs_per_s / network.macs, "error": None}
+    if ev is not None and ev.feasible:
+        limit, shares = limiting_resource(ev)
+        row.update(latency_s=ev.latency_s, throughput=ev.throughput, energy_j=ev.energy.total_j,
+                   throughput_per_chiplet=ev.throughput / inst.package.chiplets, limit=limit,
+                   **{f"share_{k}": v for k, v in shares.items()})
+    if "mesh" in row:
+        row["mesh"] = "x".join(map(str, row["mesh"]))
+    return row
+
+
+def run_sweep(spec: str | Path, out_root: Path, executor: Executor = Executor(),
+              progress: Callable[[str], None] | None = None) -> Path:
+    sw = load_sweep(spec)
+    out = out_root / sw.name
+    (out / "cache").mkdir(parents=True, exist_ok=True)
+    (out / "instances").mkdir(exist_ok=True)
+    for cell in sw.cells:
+        p = out / "instances" / f"{cell.name}.toml"
+        if not p.exists():
+            raw = {**cell.instance, "workload": {"model": Path(cell.network_src).name}}
+            write_text_atomic(p, f"# generated by scope-opt sweep {sw.src}\n" + instance_toml(raw))
+    rows: dict[str, dict] = {}
+    todo = []
+    for cell in sw.cells:
+        entry = out / "cache" / f"{cell.key}.json"
+        try:
+            rows[cell.key] = json.loads(entry.read_text())
+        except (OSError, ValueError):
+            todo.append((cell.key, cell))
+
+    def done(key: str, row: dict) -> None:
+        write_text_atomic(out / "cache" / f"{key}.json", dumps(row))
+        rows[key] = row
+
+    def failed(key: str, message: str) -> None:  # reported, not cached: a later run tries again
+        cell = next(c for c in sw.cells if c.key == key)
+        rows[key] = {"cell": key, "network": cell.network, "instance": cell.name, **dict(cell.point),
+                     "method": cell.method, "status": "failed", "error": message}
+        if "mesh" in rows[key]:
+            rows[key]["mesh"] = "x".join(map(str, rows[key]["mesh"]))
+
+    if progress:
+        for key in rows:
+            progress(f"cached {key}")
+    run_cells(run_cell, todo, executor, done, failed, progress)
+    ordered = [rows[c.key] for c in sw.cells if c.key in rows]
+    write_csv(ordered, out / "results.csv")
+    plot_sweep(sw, ordered, out)
+    write_text_atomic(out / "summary.md", sweep_summary(sw, ordered, executor))
+    return out
+
+
+FIELDS = ("network", "instance", *SWEPT, "method", "chiplets", "status", "latency_s", "throughput",
+          "throughput_per_chiplet", "energy_j", "peak_throughput", "limit", "share_compute", "share_NoP", "share_DRAM",
+          "solve_time_s", "error", "cell")
+
+
+def write_csv(rows: list[dict], path: Path) -> None:
+    f = io.StringIO()
+    present = [k for k in FIELDS if any(k in r for r in rows)]
+    w = csv.DictWriter(f, fieldnames=present, extrasaction="ignore")
+    w.writeheader()
+    for r in rows:
+        w.writerow({k: r.get(k) for k in present})
+    write_text_atomic(path, f.getvalue())
+
+
+def _x(field: str, value: Any) -> float:
+    if field == "mesh":
+        a, b = (int(v) for v in str(value).split("x"))
+        return a * b
+    if isinstance(value, list):
+        return math.prod(value)
+    return float(value)
+
+
+def plot_sweep(sw: Sweep, rows: list[dict], out: Path) -> None:
+    """Per swept field: throughput and energy against it (the other fields at their
+    reference values), per network and method, with the peak-MAC limit."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    ok = [r for r in rows if r.get("throughput")]
+    ref = {f: ("x".join(map(str, v)) if isinstance(v, list) and f == "mesh" else v) for f, v in sw.reference.items()}
+    for field in sw.fields:
+        fig, axes = plt.subplots(2, len(sw.networks), figsize=(4.2 * len(sw.networks), 6.4), squeeze=False)
+        for col, net in enumerate(sw.networks):
+            sub = [r for r in ok if r["network"] == net and all(r.get(f) == ref[f] for f in sw.fields if f != field)]
+            for metric, ax in (("throughput", axes[0][col]), ("energy_j", axes[1][col])):
+                for m in sw.methods:
+                    pts = sorted((_x(field, r[field]), r[metric]) for r in sub if r["method"] == m)
+                    if pts:
+                        ax.plot([p[0] for p in pts], [p[1] for p in pts], "o-", label=m)
+                if metric == "throughput":
+                    peak = sorted({(_x(field, r[field]), r["peak_throughput"]) for r in sub})
+                    if peak:
+                        ax.plot([p[0] for p in peak], [p[1] for p in peak], "k--", label="peak MACs limit")
+                    ax.set_yscale("log")
+                    ax.set_title(net)
+                ax.set_xlabel("chiplets" if field == "mesh" else field)
+                ax.set_ylabel("samples/s" if metric == "throughput" else "J per sample")
+        handles, labels = axes[0][0].get_legend_handles_labels()
+        fig.legend(handles, labels, loc="lower center", ncol=min(len(labels), 6), fontsize=7)
+        fig.suptitle(f"{sw.name}: against {field} (others at " +
+                     ", ".join(f"{f} {ref[f]}" for f in sw.fields if f != field) + ")", fontsize=9)
+        fig.tight_layout(rect=(0, 0.06, 1, 0.96))
+        save_figure(fig, out / f"{field}.png", dpi=110)
+        plt.close(fig)
+
+
+def sweep_summary(sw: Sweep, rows: list[dict], executor: Executor) -> str:
+    ok = [r for r in rows if r.get("throughput")]
+    failed = [r for r in rows if r.get("status") == "failed"]
+    lines = [f"# Sweep `{sw.name}`", "", f"Spec: `{sw.src}`; {len(sw.cells)} cells; executor: {executor.name}.", ""]
+    lines += ["## Best throughput per chiplet, per network", "",
+              "| network | method | instance | throughput/s | per chiplet | limited by (share of T) |", "|---|---|---|---|---|---|"]
+    for net in sw.networks:
+        for m in sw.methods:
+            cand = [r for r in ok if r["network"] == net and r["method"] == m]
+            if cand:
+                b = max(cand, key=lambda r: r["throughput_per_chiplet"])
+                lines.append(f"| {net} | {m} | {b['instance']} | {b['throughput']:.4g} | {b['throughput_per_chiplet']:.4g} | "
+                             f"{b['limit']} ({b.get('share_' + b['limit'], 0):.0%}) |")
+    if failed:
+        lines += ["", "## Failed cells", ""] + [f"- {r['instance']} / {r['method']}: {r['error']}" for r in failed]
+    lines += ["", "Plots: " + ", ".join(f"`{f}.png`" for f in sw.fields) + "; every cell: `results.csv`.", ""]
+    return "\n".join(lines)
