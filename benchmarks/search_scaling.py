@@ -23,7 +23,7 @@ sys.path.insert(0, str(ROOT))
 
 from scope_opt.cost.reference import CostModel  # noqa: E402
 from scope_opt.problem.instance import load_instance  # noqa: E402
-from scope_opt.problem.network import load_network  # noqa: E402
+from scope_opt.problem.network_yaml import load_network  # noqa: E402
 from scope_opt.methods.scope.search import search  # noqa: E402
 
 RESULTS = ROOT / "results"

@@ -21,7 +21,7 @@ from scope_opt.cost.reference import CostModel  # noqa: E402
 from scope_opt.methods.settings import Backend, SolverSettings  # noqa: E402
 from scope_opt.methods.exact.facade import solve_exact  # noqa: E402
 from scope_opt.problem.instance import load_instance  # noqa: E402
-from scope_opt.problem.network import load_network  # noqa: E402
+from scope_opt.problem.network_yaml import load_network  # noqa: E402
 from scope_opt.methods.scope.search import search  # noqa: E402
 
 OUT = ROOT / "results" / "solver-scaling.csv"

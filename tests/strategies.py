@@ -4,7 +4,7 @@ chiplets, batch 1 to 16, K/H or hybrid partitions."""
 from hypothesis import strategies as st
 
 from scope_opt.problem.instance import Energy, Instance, Package
-from scope_opt.problem.network import build_network
+from scope_opt.problem.network_yaml import build_network
 
 
 @st.composite

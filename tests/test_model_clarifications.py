@@ -10,7 +10,7 @@ from scope_opt.cost.layer_tables import build_layer_tables, reference_layer_tabl
 from scope_opt.cost.evaluate import evaluate
 from scope_opt.problem.instance import Energy, Instance, Package
 from scope_opt.problem.mapping import Cluster, Mapping, Segment
-from scope_opt.problem.network import build_network
+from scope_opt.problem.network_yaml import build_network
 
 
 def instance(layers, mesh=(4, 1), sram_kib=64.0, energy=Energy(0.0, 1.0, 0.0, 0.0), c=2, hw=2):

@@ -4,7 +4,7 @@ import networkx as nx
 import pytest
 
 from conftest import ROOT
-from scope_opt.problem.network import load_network, model_names
+from scope_opt.problem.network_yaml import load_network, model_names
 
 # Published multiply-accumulate counts at 224x224 (torchvision / original papers), in GMACs.
 PUBLISHED_GMACS = {

@@ -13,7 +13,7 @@ from onnx import TensorProto, helper
 from conftest import ROOT
 from scope_opt.errors import InputError
 from scope_opt.problem.instance import load_instance
-from scope_opt.problem.network import build_network, load_network
+from scope_opt.problem.network_yaml import build_network, load_network
 from scope_opt.problem.onnx_export import export_onnx
 from scope_opt.problem.onnx_import import import_onnx, load_onnx_network
 

@@ -347,7 +347,7 @@ def import_cmd(model: Path = typer.Argument(..., help="ONNX model file."),
                name: Optional[str] = typer.Option(None, "--name", help="Network name (default: the file name).")) -> None:
     """Convert an ONNX model to a network YAML (shapes only: no weights, no runtime)."""
     import yaml
-    from scope_opt.problem.network import MODELS_DIR, build_network
+    from scope_opt.problem.network_yaml import MODELS_DIR, build_network
     from scope_opt.problem.onnx_import import import_onnx
     check_output_path(out, "--out", (".yaml", ".yml"))
     rep = import_onnx(model, _input_shape(input_shape), skip_unsupported, name)

@@ -14,14 +14,20 @@ from numba import njit
 
 from scope_opt.cost.reference import CostModel
 from scope_opt.problem.instance import Instance
+from scope_opt.problem.operators import Channels, Compute, Rows
+
+CH_ALL, CH_SAME = int(Channels.ALL), int(Channels.SAME)  # rule codes as plain ints for the kernels
+ROWS_ALL, ROWS_SAME = int(Rows.ALL), int(Rows.SAME)
+COMPUTE_VECTOR = int(Compute.VECTOR)
 
 
 class LayerArrays(NamedTuple):
     """The network as flat integer arrays a compiled kernel can read (a named tuple,
-    which numba passes as one argument)."""
+    which numba passes as one argument); operand read rules as their codes
+    (scope_opt.problem.operators)."""
 
     K: np.ndarray
-    cpg: np.ndarray  # input channels per group (1 for a pool)
+    cpg: np.ndarray  # input channels per group (1 for a vector operator)
     H: np.ndarray
     W: np.ndarray
     R: np.ndarray
@@ -30,12 +36,12 @@ class LayerArrays(NamedTuple):
     pad: np.ndarray
     kg: np.ndarray  # output channels per group
     cg: np.ndarray  # input channels per group
-    grouped: np.ndarray  # 1 when groups > 1
-    pool: np.ndarray
-    flatten: np.ndarray
+    compute: np.ndarray  # Compute code
+    weighted: np.ndarray  # 1 when the layer has a weights operand
     wsize: np.ndarray  # weight elements of the layer
     nreads: np.ndarray
-    read_kind: np.ndarray  # [L, r]: 0 input, 1 residual
+    read_channels: np.ndarray  # [L, r]: Channels code of the r-th activation operand
+    read_rows: np.ndarray  # [L, r]: Rows code
     read_C: np.ndarray
     read_H: np.ndarray
     read_W: np.ndarray
@@ -45,29 +51,28 @@ class LayerArrays(NamedTuple):
 def layer_arrays(instance: Instance) -> LayerArrays:
     net = instance.network
     L = len(net.layers)
-    R = max(len(net.reads(l)) for l in range(L))
+    R = max(len(net.layers[l].reads) for l in range(L))
     i64 = lambda: np.zeros(L, dtype=np.int64)  # noqa: E731
-    cols = {k: i64() for k in ("K", "cpg", "H", "W", "R", "S", "stride", "pad", "kg", "cg", "grouped", "pool",
-                               "flatten", "wsize", "nreads")}
-    reads = {k: np.zeros((L, R), dtype=np.int64) for k in ("read_kind", "read_C", "read_H", "read_W", "read_prev")}
+    cols = {k: i64() for k in ("K", "cpg", "H", "W", "R", "S", "stride", "pad", "kg", "cg", "compute", "weighted",
+                               "wsize", "nreads")}
+    reads = {k: np.zeros((L, R), dtype=np.int64) for k in ("read_channels", "read_rows", "read_C", "read_H", "read_W",
+                                                            "read_prev")}
     for l, layer in enumerate(net.layers):
         for k in ("K", "H", "W", "R", "S", "stride", "pad"):
             cols[k][l] = getattr(layer, k)
         cols["cpg"][l] = layer.c_per_group
         cols["kg"][l] = layer.K // layer.groups
         cols["cg"][l] = layer.C // layer.groups
-        cols["grouped"][l] = layer.groups != 1
-        cols["pool"][l] = layer.op == "pool"
-        cols["flatten"][l] = layer.flatten
+        cols["compute"][l] = layer.spec.compute
+        cols["weighted"][l] = layer.has_weights
         cols["wsize"][l] = layer.weights
-        tensors = [(t, 0) for t in layer.inputs] + ([(layer.residual, 1)] if layer.residual else [])
-        cols["nreads"][l] = len(tensors)
+        cols["nreads"][l] = len(layer.reads)
         prev = net.layers[l - 1].name if l > 0 else None
-        for r, (t, kind) in enumerate(tensors):
-            shp = net.shape(t)
-            reads["read_kind"][l, r] = kind
+        for r, o in enumerate(layer.reads):
+            shp = net.shape(o.tensor)
+            reads["read_channels"][l, r], reads["read_rows"][l, r] = o.channels, o.rows
             reads["read_C"][l, r], reads["read_H"][l, r], reads["read_W"][l, r] = shp.C, shp.H, shp.W
-            reads["read_prev"][l, r] = t == prev
+            reads["read_prev"][l, r] = o.tensor == prev
     return LayerArrays(**cols, **reads)
 
 
@@ -97,21 +102,26 @@ def _blocks(K, H, parts, n):
 @njit(cache=True, inline="always")
 def _region(la, l, r, k0, k1, h0, h1):
     """(c0, c1, r0, r1, cols) of what a chiplet with output block [k0,k1) x [h0,h1) reads
-    of the layer's r-th tensor (CostModel._regions)."""
+    of the layer's r-th activation operand, by its rule codes (CostModel._regions)."""
     cols = la.read_W[l, r]
-    if la.read_kind[l, r] == 1:  # residual: exactly its own output block
-        return k0, k1, h0, h1, la.W[l]
     if not (k1 > k0 and h1 > h0):  # idle chiplet
         return 0, 0, 0, 0, cols
-    if la.flatten[l]:
-        return 0, la.read_C[l, r], 0, la.read_H[l, r], cols
-    r0 = max(0, h0 * la.stride[l] - la.pad[l])
-    r1 = min(la.read_H[l, r], (h1 - 1) * la.stride[l] - la.pad[l] + la.R[l])
-    if la.grouped[l]:
+    ch = la.read_channels[l, r]
+    if ch == CH_ALL:
+        c0, c1 = 0, la.read_C[l, r]
+    elif ch == CH_SAME:
+        c0, c1 = k0, k1
+    else:  # CH_GROUP
         c0 = (k0 // la.kg[l]) * la.cg[l]
         c1 = ((k1 - 1) // la.kg[l] + 1) * la.cg[l]
-    else:
-        c0, c1 = 0, la.read_C[l, r]
+    rw = la.read_rows[l, r]
+    if rw == ROWS_ALL:
+        r0, r1 = 0, la.read_H[l, r]
+    elif rw == ROWS_SAME:
+        r0, r1 = h0, h1
+    else:  # ROWS_HALO
+        r0 = max(0, h0 * la.stride[l] - la.pad[l])
+        r1 = min(la.read_H[l, r], (h1 - 1) * la.stride[l] - la.pad[l] + la.R[l])
     return c0, c1, r0, r1, cols
 
 
@@ -145,12 +155,12 @@ def _tables_for_n(la, parts, n, pe_k, pe_c, e, freq_hz, nop_bps):
             for i in range(n):
                 k0, k1, h0, h1 = cur[0, j, i], cur[1, j, i], cur[2, j, i], cur[3, j, i]
                 kb, hb = k1 - k0, h1 - h0
-                if la.pool[l]:
+                if la.compute[l] == COMPUTE_VECTOR:
                     c = -(-(kb * hb * la.W[l]) // pe_k)
                 else:
                     c = (-(-kb // pe_k)) * (-(-la.cpg[l] // pe_c)) * hb * la.W[l] * la.R[l] * la.S[l]
-                    if kb > 0 and hb > 0:  # an idle chiplet holds none of the layer's weights
-                        w[l, j, i] = kb * la.cpg[l] * la.R[l] * la.S[l] * e
+                if la.weighted[l] and kb > 0 and hb > 0:  # an idle chiplet holds none of the layer's weights
+                    w[l, j, i] = kb * la.cpg[l] * la.R[l] * la.S[l] * e
                 cycles = max(cycles, c)
                 need = 0
                 owned[:] = 0

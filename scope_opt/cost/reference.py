@@ -17,6 +17,8 @@ from functools import lru_cache
 import numpy as np
 
 from scope_opt.problem.instance import Instance
+from scope_opt.problem.network import Layer, Tensor
+from scope_opt.problem.operators import Channels, Compute, Rows
 from scope_opt.problem.mapping import Partition
 
 
@@ -26,6 +28,26 @@ def split(n: int, parts: int) -> tuple[np.ndarray, np.ndarray]:
     q, r = divmod(n, parts)
     start = j * q + np.minimum(j, r)
     return start, start + q + (j < r)
+
+
+def read_channels(rule: Channels, layer: Layer, tensor: Tensor, k0: np.ndarray, k1: np.ndarray):
+    """Channel range [c0, c1) of an operand that output channels [k0, k1) read."""
+    if rule is Channels.ALL:
+        return np.zeros_like(k0), np.full_like(k0, tensor.C)
+    if rule is Channels.SAME:
+        return k0, k1
+    kg, cg = layer.K // layer.groups, layer.C // layer.groups  # Channels.GROUP
+    return (k0 // kg) * cg, ((k1 - 1) // kg + 1) * cg
+
+
+def read_rows(rule: Rows, layer: Layer, tensor: Tensor, h0: np.ndarray, h1: np.ndarray):
+    """Row range [r0, r1) of an operand that output rows [h0, h1) read."""
+    if rule is Rows.ALL:
+        return np.zeros_like(h0), np.full_like(h0, tensor.H)
+    if rule is Rows.SAME:
+        return h0, h1
+    return (np.maximum(0, h0 * layer.stride - layer.pad),  # Rows.HALO
+            np.minimum(tensor.H, (h1 - 1) * layer.stride - layer.pad + layer.R))
 
 
 @dataclass(frozen=True)
@@ -86,36 +108,25 @@ class CostModel:
         layer = self.net.layers[l]
         b = self.blocks(l, part)
         kb, hb = b.k1 - b.k0, b.h1 - b.h0
-        if layer.op == "pool":
+        if layer.spec.compute is Compute.VECTOR:
             cycles = -(-(kb * hb * layer.W) // self.pkg.pe_k)
         else:
             cycles = (-(-kb // self.pkg.pe_k)) * math.ceil(layer.c_per_group / self.pkg.pe_c) * hb * layer.W * layer.R * layer.S
         return float(cycles.max()) / self.pkg.freq_hz
 
     def _regions(self, l: int, part: Partition) -> tuple[Region, ...]:
-        """What each chiplet must read: input rows with the halo, the channels its output
-        channels read, and for a residual the block equal to its own output block."""
+        """What each chiplet must read of each activation operand, by its read rule
+        (scope_opt.problem.operators); an idle chiplet reads nothing."""
         layer = self.net.layers[l]
         b = self.blocks(l, part)
         busy = (b.k1 > b.k0) & (b.h1 > b.h0)
-        zero = np.zeros_like(b.k0)
         out = []
-        for t in layer.inputs:
-            shp = self.net.shape(t)
-            if layer.flatten:
-                c0, c1, r0, r1 = zero, np.where(busy, shp.C, 0), zero, np.where(busy, shp.H, 0)
-            else:
-                r0 = np.maximum(0, b.h0 * layer.stride - layer.pad)
-                r1 = np.minimum(shp.H, (b.h1 - 1) * layer.stride - layer.pad + layer.R)
-                if layer.groups == 1:
-                    c0, c1 = zero, np.full_like(zero, shp.C)
-                else:
-                    kg, cg = layer.K // layer.groups, layer.C // layer.groups
-                    c0, c1 = (b.k0 // kg) * cg, ((b.k1 - 1) // kg + 1) * cg
-                c0, c1, r0, r1 = (np.where(busy, v, 0) for v in (c0, c1, r0, r1))
-            out.append(Region(t, c0, c1, r0, r1, shp.W))
-        if layer.residual:
-            out.append(Region(layer.residual, b.k0, b.k1, b.h0, b.h1, layer.W))
+        for o in layer.reads:
+            shp = self.net.shape(o.tensor)
+            c0, c1 = read_channels(o.channels, layer, shp, b.k0, b.k1)
+            r0, r1 = read_rows(o.rows, layer, shp, b.h0, b.h1)
+            c0, c1, r0, r1 = (np.where(busy, v, 0) for v in (c0, c1, r0, r1))
+            out.append(Region(o.tensor, c0, c1, r0, r1, shp.W))
         return tuple(out)
 
     def needed_bytes(self, l: int, part: Partition) -> np.ndarray:
@@ -159,7 +170,7 @@ class CostModel:
         an idle chiplet (empty channel or row range) holds none."""
         layer = self.net.layers[l]
         b = self.blocks(l, part)
-        if layer.op == "pool":
+        if not layer.has_weights:
             return np.zeros_like(b.k0)
         busy = (b.k1 > b.k0) & (b.h1 > b.h0)
         return np.where(busy, (b.k1 - b.k0) * layer.c_per_group * layer.R * layer.S * self.e, 0)

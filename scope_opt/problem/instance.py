@@ -12,7 +12,8 @@ from typing import Any
 
 from scope_opt.errors import InputError
 from scope_opt.formats.inputs import known_keys, number, parse, read_text, text_value
-from scope_opt.problem.network import Network, load_network
+from scope_opt.problem.network import Network
+from scope_opt.problem.network_yaml import load_network
 
 PARTITION_SETS = ("K", "H", "hybrid")
 

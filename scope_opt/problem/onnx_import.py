@@ -17,7 +17,8 @@ from pathlib import Path
 from typing import Any
 
 from scope_opt.errors import InputError
-from scope_opt.problem.network import NETWORK_INPUT, Network, build_network
+from scope_opt.problem.network import NETWORK_INPUT, Network
+from scope_opt.problem.network_yaml import build_network
 
 LAYER_OPS = ("Conv", "Gemm", "MatMul", "Add", "Concat", "MaxPool", "AveragePool", "GlobalAveragePool",
              "GlobalMaxPool", "Flatten", "Reshape")

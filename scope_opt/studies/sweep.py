@@ -92,7 +92,7 @@ def _label(value: Any) -> str:
 def load_sweep(path: str | Path) -> Sweep:
     """Read and check a sweep spec; every cell's instance is validated now, before any runs."""
     from scope_opt.problem.instance import build_instance, resolve_model
-    from scope_opt.problem.network import build_network
+    from scope_opt.problem.network_yaml import build_network
     path = Path(path)
     src = str(path)
     raw = parse(path, read_text(path, "a sweep spec TOML file"), "toml")
@@ -184,7 +184,7 @@ def run_cell(cell: Cell) -> dict:
     """One cell, on whichever worker runs it: build the instance, solve, re-score."""
     from scope_opt.methods.settings import SolverSettings
     from scope_opt.problem.instance import build_instance
-    from scope_opt.problem.network import build_network
+    from scope_opt.problem.network_yaml import build_network
     from scope_opt.solve import SolveOptions, solve
     network = build_network(cell.network_raw, cell.network_src, cell.network)
     inst = build_instance(cell.instance, cell.name, Path("."), cell.name, network)

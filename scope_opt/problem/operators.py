@@ -1,0 +1,93 @@
+"""Operators as data.  A layer is its loop dimensions (K, C, H, W, R, S, groups) plus a
+list of operands; each operand is the weights or an activation tensor named by its
+producer, with a read rule: which part of it a chiplet with output block
+(channels [k0, k1), rows [h0, h1)) needs.  The reference cost model and the compiled
+engine read the same rule codes, so an operator is a row of `OPERATORS`, not a branch.
+
+The whole tensor (an fc reading a spatial tensor flattened, or a broadcast operand) is
+Channels.ALL with Rows.ALL.  docs/cost-model.md gives each rule with a worked example."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import IntEnum
+
+
+class Channels(IntEnum):
+    """Which channels of an operand a chiplet reads, given its output channels [k0, k1)."""
+
+    ALL = 0  # every channel of the tensor
+    GROUP = 1  # the input channels of the groups its output channels belong to
+    SAME = 2  # its own output channels (channel-wise: output k reads input k)
+
+
+class Rows(IntEnum):
+    """Which rows of an operand a chiplet reads, given its output rows [h0, h1)."""
+
+    HALO = 0  # the input rows its output rows read: [h0*stride - pad, (h1-1)*stride - pad + R), clipped
+    SAME = 1  # its own output rows
+    ALL = 2  # every row of the tensor
+
+
+class Compute(IntEnum):
+    """How a chiplet's compute cycles are counted (docs/cost-model.md, Compute)."""
+
+    MAC = 0  # ceil(K_a / pe_k) * ceil((C/groups) / pe_c) * H_b * W * R * S
+    VECTOR = 1  # ceil(K_a * H_b * W / pe_k): one output element per lane per cycle, no MACs
+
+
+class Role(IntEnum):
+    """What an operand is to its layer."""
+
+    INPUT = 0  # an input tensor; several are concatenated by channel into C
+    RESIDUAL = 1  # a tensor of the output's shape added to the output
+    WEIGHTS = 2  # constants, held in SRAM: a K split divides them, an H split replicates them
+
+
+@dataclass(frozen=True)
+class Operand:
+    """One thing a layer reads; `tensor` is the producer's name (None for weights)."""
+
+    role: Role
+    tensor: str | None
+    channels: Channels
+    rows: Rows
+
+
+@dataclass(frozen=True)
+class OperatorSpec:
+    """An operator as data: its compute rule, whether it holds weights, and how it reads
+    its inputs (grouped and flattened reads are the rules it switches to)."""
+
+    compute: Compute
+    weights: bool
+    channels: Channels
+    rows: Rows
+    grouped_channels: Channels | None = None  # the channel rule when groups > 1
+    flattened: tuple[Channels, Rows] | None = None  # the rules for a spatial input read as a vector
+    keeps_channels: bool = False  # K = C (a pool)
+
+
+OPERATORS: dict[str, OperatorSpec] = {
+    "conv": OperatorSpec(Compute.MAC, True, Channels.ALL, Rows.HALO, grouped_channels=Channels.GROUP),
+    "fc": OperatorSpec(Compute.MAC, True, Channels.ALL, Rows.HALO, flattened=(Channels.ALL, Rows.ALL)),
+    "pool": OperatorSpec(Compute.VECTOR, False, Channels.SAME, Rows.HALO, keeps_channels=True),
+}
+RESIDUAL_READ = (Channels.SAME, Rows.SAME)  # a residual add reads the block equal to its own output block
+WEIGHTS_READ = (Channels.SAME, Rows.ALL)  # the slice of its own output channels, for every row
+
+
+def operands(op: str, inputs: tuple[str, ...], residual: str | None, groups: int, flatten: bool) -> tuple[Operand, ...]:
+    """The operands of a layer of operator `op`: its inputs, then its residual, then its weights."""
+    spec = OPERATORS[op]
+    if flatten and spec.flattened is not None:
+        channels, rows = spec.flattened
+    else:
+        channels = spec.grouped_channels if groups > 1 and spec.grouped_channels is not None else spec.channels
+        rows = spec.rows
+    out = [Operand(Role.INPUT, t, channels, rows) for t in inputs]
+    if residual is not None:
+        out.append(Operand(Role.RESIDUAL, residual, *RESIDUAL_READ))
+    if spec.weights:
+        out.append(Operand(Role.WEIGHTS, None, *WEIGHTS_READ))
+    return tuple(out)
