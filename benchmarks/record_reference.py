@@ -4,8 +4,8 @@ changes no result bit for bit (issue: one problem description).
     python benchmarks/record_reference.py paper OUT.json [--methods scope,dp,...]
     python benchmarks/record_reference.py --compare OLD.json NEW.json
 
-It reads only `scope_opt.instance.load_instance` / `scope_opt.problem.load_instance` and
-`scope_opt.solve.solve`, so the same script runs against the code before and after."""
+The copy used on the code before the change called its `solve` with the old options;
+this one reads the method registry."""
 
 from __future__ import annotations
 
@@ -16,37 +16,18 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-METHODS = {  # name -> (solve method, space, solver)
-    "scope": ("scope", "merged", "highs"),
-    "segmented": ("segmented", "merged", "highs"),
-    "sequential": ("sequential", "merged", "highs"),
-    "fastdp": ("fastdp", "merged", "highs"),
-    "dp": ("dp", "merged", "highs"),
-    "dp-segmented": ("dp", "segmented", "highs"),
-    "dp-sequential": ("dp", "sequential", "highs"),
-    "enumerate": ("enumerate", "merged", "highs"),
-    "cpsat": ("cpsat", "merged", "highs"),
-    "milp-highs": ("milp", "merged", "highs"),
-    "milp-cbc": ("milp", "merged", "cbc"),
-}
+METHODS = ("scope", "segmented", "sequential", "fastdp", "dp", "dp-segmented", "dp-sequential", "enumerate", "cpsat",
+           "milp-highs", "milp-cbc")  # registry names
 
 
 def _solve(inst, name: str, time_limit: float):
-    from scope_opt.solve import SolveOptions, solve
-    try:
-        from scope_opt.methods.settings import SolverSettings
-    except ImportError:
-        from scope_opt.methods.settings import SolverSettings
-    method, space, solver = METHODS[name]
-    opts = SolveOptions(space=space, solver=solver, settings=SolverSettings(time_limit_s=time_limit, threads=1))
-    return solve(inst, method, opts)
+    from scope_opt.methods.settings import SolverSettings
+    from scope_opt.solve import MethodOptions, solve
+    return solve(inst, name, MethodOptions(settings=SolverSettings(time_limit_s=time_limit, threads=1)))
 
 
 def _load(path: Path):
-    try:
-        from scope_opt.problem.instance import load_instance
-    except ImportError:
-        from scope_opt.problem.instance import load_instance
+    from scope_opt.problem.instance import load_instance
     return load_instance(path)
 
 

@@ -11,3 +11,8 @@ class InputError(Exception):
         self.field = field
         self.expected = expected
         super().__init__(f"{self.source}: {field}: {expected}")
+
+
+class InvariantError(RuntimeError):
+    """A library invariant broke (two exact computations disagree): a bug, never bad input.
+    Raised instead of `assert`, so it holds under `python -O` too; please report it."""

@@ -1,52 +1,34 @@
-"""One entry point for every method, so the CLI, the benchmarks and the tests call them alike."""
+"""One entry point for every method, so the CLI, the benchmarks and the tests call them
+alike: the method comes from the registry, the cost terms are built once and shared."""
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
-from dataclasses import dataclass
-from pathlib import Path
 
-from scope_opt.cost.reference import CostModel
-from scope_opt.methods.settings import Backend, SolverSettings
+from scope_opt.cost.terms import CostTerms
 from scope_opt.errors import InputError
-from scope_opt.problem.instance import Instance
+from scope_opt.methods.registry import CLI_METHODS, METHODS, MethodOptions, check_space, resolve
 from scope_opt.methods.result import SolveResult
-from scope_opt.methods.space import SPACES
+from scope_opt.problem.instance import Instance
 
-HEURISTICS = ("scope", "segmented", "sequential")
-METHODS = (*HEURISTICS, "fastdp", "enumerate", "dp", "cpsat", "milp")
-MILP_SOLVERS = ("cbc", "highs")
+SolveOptions = MethodOptions  # the options every method reads a part of
 
-
-@dataclass(frozen=True)
-class SolveOptions:
-    space: str = "merged"
-    max_mappings: int = 2_000_000
-    window: int = 16
-    solver: str = "highs"  # MILP backend
-    settings: SolverSettings = SolverSettings()
-    export: Path | None = None
+__all__ = ["solve", "SolveOptions", "MethodOptions", "METHODS", "CLI_METHODS"]
 
 
-def solve(instance: Instance, method: str, options: SolveOptions = SolveOptions(),
-          cost: CostModel | None = None, progress: Callable[[str], None] | None = None) -> SolveResult:
-    if method not in METHODS:
-        raise InputError("(arguments)", "--method", f"unknown method {method!r}; expected one of {', '.join(METHODS)}")
-    if options.space not in SPACES:
-        raise InputError("(arguments)", "--space", f"unknown space {options.space!r}; expected one of {', '.join(SPACES)}")
-    cost = cost or CostModel(instance)
-    if method in HEURISTICS:
-        from scope_opt.methods.scope.search import search
-        space = options.space if method == "scope" else None
-        return search(instance, method, space, options.window, cost)
-    if method == "enumerate":
-        from scope_opt.methods.enumerate import solve_enumerate
-        return solve_enumerate(instance, options.space, options.max_mappings, cost)[0]
-    if method in ("dp", "fastdp"):
-        from scope_opt.methods.dp.solver import fast_max_clusters, solve_dp
-        return solve_dp(instance, options.space, cost, progress, fast_max_clusters(instance) if method == "fastdp" else None)
-    if method == "milp" and options.solver not in MILP_SOLVERS:
-        raise InputError("(arguments)", "--solver", f"unknown MILP solver {options.solver!r}; expected cbc or highs")
-    from scope_opt.methods.exact.facade import solve_exact
-    backend = Backend.CPSAT if method == "cpsat" else Backend(options.solver)
-    return solve_exact(instance, backend, options.space, options.settings, cost, options.export)
+def solve(instance: Instance, method: str, options: MethodOptions = MethodOptions(),
+          terms: CostTerms | None = None, progress: Callable[[str], None] | None = None,
+          solver: str | None = None) -> SolveResult:
+    """Run `method` (a registry name, or a command-line name with `solver` for the MILP)
+    on `instance`; its mapping is re-scored by the reference evaluator."""
+    m = resolve(method, solver)
+    check_space(options.space)
+    if options.objective not in m.objectives:
+        raise InputError("(arguments)", "--objective", f"{m.name} minimises {', '.join(m.objectives)}, "
+                                                       f"not {options.objective!r}")
+    space = m.space_of(options)
+    if space != options.space:
+        options = dataclasses.replace(options, space=space)
+    res = m.run(instance, options, terms or CostTerms(instance), progress)
+    return dataclasses.replace(res, method=m.name) if res.method != m.name else res

@@ -20,6 +20,7 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 from conftest import ROOT
 from strategies import tiny_instances
 from scope_opt.cost.reference import CostModel
+from scope_opt.cost.terms import CostTerms
 from scope_opt.methods.dp.chain import chain_dp
 from scope_opt.methods.dp.clusters import cluster_partitions, cluster_table
 from scope_opt.cost.layer_tables import build_layer_tables, reference_layer_tables
@@ -92,7 +93,7 @@ def test_cluster_table_equals_the_python_label_dp(inst):
 def check_dp_agrees(inst, space, backends=tuple(Backend)):
     cost = CostModel(inst)
     en = enumerate_space(inst, space, max_mappings=10**7, cost=cost)
-    r = solve_dp(inst, space, cost)
+    r = solve_dp(inst, space, CostTerms(inst, cost))
     if en.count == 0:
         assert r.status == "infeasible" and r.mapping is None
         return
@@ -100,7 +101,7 @@ def check_dp_agrees(inst, space, backends=tuple(Backend)):
     assert r.latency_s == en.best_latency_s  # same terms added in the same order
     assert evaluate(inst, r.mapping, cost).latency_s == r.stats["objective_s"]
     for backend in backends:
-        x = solve_exact(inst, backend, space, COLD, cost)
+        x = solve_exact(inst, backend, space, COLD, CostTerms(inst, cost))
         assert x.status == "optimal"
         assert r.latency_s == pytest.approx(x.latency_s, abs=x.stats["rounding_tolerance_s"] + 1e-9 * r.latency_s)
 

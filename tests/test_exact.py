@@ -10,6 +10,7 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 from conftest import ROOT
 from strategies import tiny_instances
 from scope_opt.cost.reference import CostModel
+from scope_opt.cost.terms import CostTerms
 from scope_opt.methods.settings import Backend, SolverSettings
 from scope_opt.methods.exact.facade import solve_exact
 from scope_opt.methods.exact.tables import best_cluster
@@ -24,7 +25,7 @@ def check_agreement(inst, space, settings_=COLD):
     cost = CostModel(inst)
     en = enumerate_space(inst, space, max_mappings=10**7, cost=cost)
     for backend in Backend:
-        r = solve_exact(inst, backend, space, settings_, cost)
+        r = solve_exact(inst, backend, space, settings_, CostTerms(inst, cost))
         if en.count == 0:
             assert r.status == "infeasible" and r.mapping is None
             continue

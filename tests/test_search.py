@@ -11,6 +11,7 @@ from hypothesis import given, settings, strategies as st
 from conftest import ROOT
 from strategies import tiny_instances
 from scope_opt.cost.reference import CostModel
+from scope_opt.cost.terms import CostTerms
 from scope_opt.cost.evaluate import evaluate, latency
 from scope_opt.problem.instance import load_instance
 from scope_opt.studies.rank import rank_of
@@ -48,7 +49,7 @@ def test_optimum_below_every_heuristic_and_ranks(name):
     assert evaluate(inst, en.best, cost).latency_s == pytest.approx(en.best_latency_s, rel=1e-12)
     assert en.latencies[0] == pytest.approx(en.best_latency_s, rel=1e-12)
     for method in ("scope", "segmented", "sequential"):
-        res = search(inst, method, cost=cost)
+        res = search(inst, method, terms=CostTerms(inst, cost))
         assert res.evaluation.feasible
         assert en.best_latency_s <= res.latency_s * (1 + 1e-12)
         rank = en.rank(res.latency_s)
@@ -66,7 +67,7 @@ def test_scope_search_returns_valid_mappings_that_the_evaluator_agrees_with(inst
     cost = CostModel(inst)
     en = enumerate_space(inst, "merged", max_mappings=10**7, cost=cost)
     for method in ("scope", "segmented", "sequential"):
-        res = search(inst, method, cost=cost)
+        res = search(inst, method, terms=CostTerms(inst, cost))
         if res.mapping is None or not res.evaluation.feasible:
             # only allowed when nothing of that paradigm fits
             assert enumerate_space(inst, res.space, max_mappings=10**7, cost=cost).count == 0
@@ -81,10 +82,10 @@ def test_scope_search_feasible_on_bundled_paper_instances():
     for m in (4, 6, 8):
         inst = load_instance(ROOT / "instances" / "paper" / f"resnet50-simba-{m}x{m}.toml")
         cost = CostModel(inst)
-        res = search(inst, "scope", cost=cost)
+        res = search(inst, "scope", terms=CostTerms(inst, cost))
         assert res.evaluation.feasible and res.mappings_scored > 0
         assert res.stats["search_latency_s"] == pytest.approx(res.latency_s, rel=1e-12)
-        seg = search(inst, "segmented", cost=cost)
+        seg = search(inst, "segmented", terms=CostTerms(inst, cost))
         assert seg.evaluation.feasible
         assert all(len(range(c.first, c.last)) == 1 for c in seg.mapping.clusters)
 
@@ -127,7 +128,7 @@ def test_structural_sampling_is_uniform():
 def test_sampled_rank_brackets_exact_rank():
     inst = small("tiny-chain6-2x2")
     cost = CostModel(inst)
-    t = search(inst, "sequential", cost=cost).latency_s
+    t = search(inst, "sequential", terms=CostTerms(inst, cost)).latency_s
     exact = rank_of(inst, t, "merged", cost=cost)
     sampled = rank_of(inst, t, "merged", max_mappings=10, samples=4000, seed=3, cost=cost)
     assert exact.method == "exact" and sampled.method == "sampled"

@@ -12,6 +12,7 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 from conftest import DATA, ROOT
 from strategies import tiling_instances, tiny_instances
 from scope_opt.cost.reference import CostModel
+from scope_opt.cost.terms import CostTerms
 from scope_opt.cost.evaluate import evaluate
 from scope_opt.methods.dp.solver import solve_dp
 from scope_opt.methods.settings import Backend, SolverSettings
@@ -101,19 +102,19 @@ def test_all_exact_methods_agree_where_tiling_binds(inst, space):
     cost = CostModel(inst)
     en = enumerate_space(inst, space, max_mappings=10**7, cost=cost)
     assert en.count == FeasibleParts(cost).ways(inst, space)
-    dp = solve_dp(inst, space, cost)
+    dp = solve_dp(inst, space, CostTerms(inst, cost))
     if en.count == 0:
         assert dp.status == "infeasible"
         return
     assert dp.status == "optimal" and dp.latency_s == en.best_latency_s
     for backend in Backend:
-        r = solve_exact(inst, backend, space, COLD, cost)
+        r = solve_exact(inst, backend, space, COLD, CostTerms(inst, cost))
         assert r.status == "optimal", (backend, r.stats)
         tol = r.stats["rounding_tolerance_s"] + 1e-9 * en.best_latency_s
         assert r.latency_s == pytest.approx(en.best_latency_s, abs=tol), backend
         assert r.evaluation.feasible
     for method in ("scope", "segmented", "sequential"):
-        h = search(inst, method, cost=cost)
+        h = search(inst, method, terms=CostTerms(inst, cost))
         sub = enumerate_space(inst, h.space, max_mappings=10**7, cost=cost)
         if sub.count:
             assert h.evaluation.feasible and h.latency_s >= sub.best_latency_s * (1 - 1e-12)

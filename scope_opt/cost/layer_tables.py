@@ -234,3 +234,43 @@ def reference_layer_tables(cost: CostModel, n: int) -> tuple[np.ndarray, np.ndar
             for i, pr in enumerate(opts):
                 lt[l, i, j] = cost.layer_time(l, p, pr)
     return lt, w, act
+
+
+class FlatTables(NamedTuple):
+    """LayerTables as flat arrays with offsets per chiplet count n (for the kernels)."""
+
+    lt: np.ndarray
+    lt_off: np.ndarray
+    w: np.ndarray
+    act: np.ndarray
+    wa_off: np.ndarray
+    q: np.ndarray
+    layers: int
+    cap: float
+    least_w: np.ndarray  # [n, l]: least total weight bytes over layer l's partitions on n chiplets
+    least_a: np.ndarray  # [n, l]: least total activation bytes, likewise
+    lean: np.ndarray  # [n, l]: the partition with the least (largest weight slice + largest activation)
+
+
+def flatten(tables: LayerTables) -> FlatTables:
+    N = tables.chiplets
+    L = tables.lt[1].shape[0]
+    lt_off = np.zeros(N + 2, np.int64)
+    wa_off = np.zeros(N + 2, np.int64)
+    q = np.zeros(N + 1, np.int64)
+    for n in range(1, N + 1):
+        q[n] = tables.parts[n].shape[0]
+        lt_off[n + 1] = lt_off[n] + tables.lt[n].size
+        wa_off[n + 1] = wa_off[n] + tables.w[n].size
+    lt = np.concatenate([tables.lt[n].ravel() for n in range(1, N + 1)])
+    w = np.concatenate([tables.w[n].ravel() for n in range(1, N + 1)])
+    act = np.concatenate([tables.act[n].ravel() for n in range(1, N + 1)])
+    least_w = np.zeros((N + 1, L), np.int64)
+    least_a = np.zeros((N + 1, L), np.int64)
+    lean = np.zeros((N + 1, L), np.int64)
+    for n in range(1, N + 1):
+        least_w[n] = tables.w[n].sum(axis=2).min(axis=1)
+        least_a[n] = tables.act[n].sum(axis=2).min(axis=1)
+        # ClusterCosts' key: float(max weight slice) + float(max activation), first minimum
+        lean[n] = np.argmin(tables.w[n].max(axis=2).astype(float) + tables.act[n].max(axis=2).astype(float), axis=1)
+    return FlatTables(lt, lt_off, w, act, wa_off, q, L, tables.sram_bytes, least_w, least_a, lean)

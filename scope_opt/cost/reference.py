@@ -16,6 +16,7 @@ from functools import lru_cache
 
 import numpy as np
 
+from scope_opt.cost import formulas
 from scope_opt.problem.instance import Instance
 from scope_opt.problem.network import Layer, Tensor
 from scope_opt.problem.operators import Channels, Compute, Rows
@@ -204,7 +205,7 @@ class CostModel:
         return weights + acts
 
     def fits(self, first: int, parts: tuple[Partition, ...]) -> bool:
-        return float(self.cluster_memory(first, parts).max()) <= self.pkg.sram_bytes
+        return formulas.fits(self.cluster_memory(first, parts).max(), self.pkg.sram_bytes)
 
     # -- one segment -----------------------------------------------------------------
     def _segment_traffic_split(self, first: int, last: int) -> tuple[int, int, int]:
@@ -231,10 +232,10 @@ class CostModel:
         return d_in + d_out, w
 
     def segment_time(self, first: int, last: int, stage_max_s: float, clusters: int) -> float:
-        """T_s = (B + P_s - 1) * max(max_c T_c, D_s / b_dram) + W_s / b_dram."""
+        """T_s of a resident segment (formulas.resident_period, formulas.segment_time)."""
         d, w = self.segment_traffic(first, last)
-        period = max(stage_max_s, d / self.pkg.dram_bps)
-        return (self.instance.batch + clusters - 1) * period + w / self.pkg.dram_bps
+        period = formulas.resident_period(stage_max_s, d / self.pkg.dram_bps)
+        return float(formulas.segment_time(self.instance.batch, clusters, period, w / self.pkg.dram_bps))
 
     # -- a one-layer segment, with weight tiling -------------------------------------------
     def _passes(self, l: int, part: Partition) -> int | None:
@@ -243,21 +244,17 @@ class CostModel:
         t = the largest (1 when the weights fit).  None when some chiplet's activations
         alone leave no room for its weights (a_i >= M with w_i > 0, or a_i > M)."""
         cap = math.floor(self.pkg.sram_bytes)  # byte counts are integers: w + a <= M iff w + a <= floor(M)
-        w, a = self.weight_bytes(l, part), self.act_bytes(l, part)
-        room = cap - a
-        if np.any(room < 0) or np.any((room == 0) & (w > 0)):
-            return None
-        need = np.where(w > 0, -(-w // np.maximum(room, 1)), 1)
-        return max(1, int(need.max()))
+        t = formulas.passes(self.weight_bytes(l, part).tolist(), self.act_bytes(l, part).tolist(), cap)
+        return t or None
 
     def _single_segment_time(self, l: int, part: Partition) -> float:
         """T_s of the one-layer segment [l, l+1) with partition `part` and t weight passes:
-        B * max(t_comp, t * t_nop, (t * D_in + D_out) / b_dram) + W_s / b_dram; inf when
-        it cannot be tiled.  With t = 1 this is segment_time's value, bit for bit."""
+        formulas.tiled_period and formulas.segment_time with P_s = 1; inf when it cannot be
+        tiled.  With t = 1 this is segment_time's value, bit for bit."""
         t = self.passes(l, part)
         if t is None:
             return math.inf
         d_in, d_out, w = self.segment_traffic_split(l, l + 1)
         bw = self.pkg.dram_bps
-        return self.instance.batch * max(self.compute_s(l, part), t * self.nop_s(l, part, None),
-                                         (t * d_in + d_out) / bw) + w / bw
+        period = formulas.tiled_period(self.compute_s(l, part), self.nop_s(l, part, None), t, d_in, d_out, bw)
+        return float(formulas.segment_time(self.instance.batch, 1, period, w / bw))

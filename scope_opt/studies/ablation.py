@@ -3,7 +3,7 @@ and in combination, to measure how much of its gap to the optimum each step expl
 (docs/search.md, "Ablation").
 
 - partition: the search's per-cluster DP plus memory repair -> the exact cluster table
-  (least fitting T_c, engine/clusters.py);
+  (least fitting T_c, methods/dp/clusters.py);
 - clustering: compute-balanced cuts for each cluster count, then min-max allocation ->
   the exact clustering and allocation of the segment (the chain DP's segment step);
 - segmentation: weight-balanced cuts over a window of segment counts -> the shortest
@@ -23,18 +23,17 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from scope_opt.cost.reference import CostModel
-from scope_opt.methods.dp.chain import _budget_table
-from scope_opt.methods.dp.clusters import cluster_partitions, cluster_table
-from scope_opt.cost.layer_tables import build_layer_tables
-from scope_opt.methods.scope.step_kernels import cluster_step, flatten, scope_segment, scope_segments_all, scope_table
-from scope_opt.cost.segment_tables import (backtrack_segment, best_segments, segment_pipelines, segment_traffic_split_table,
-                               shortest_path, single_segment_table)
+from scope_opt.cost import formulas
 from scope_opt.cost.evaluate import evaluate
+from scope_opt.cost.terms import CostTerms
+from scope_opt.methods.dp.chain import budget_table
+from scope_opt.methods.dp.clusters import cluster_partitions, cluster_table
+from scope_opt.methods.dp.pipelines import backtrack_segment, best_segments, segment_pipelines, shortest_path
+from scope_opt.methods.result import SolveResult
+from scope_opt.methods.scope.search import ScopeSearch, step_cluster
+from scope_opt.methods.scope.step_kernels import scope_segment, scope_segments_all, scope_table
 from scope_opt.problem.instance import Instance
 from scope_opt.problem.mapping import Cluster, Mapping, Segment
-from scope_opt.methods.result import SolveResult
-from scope_opt.methods.scope.search import ScopeSearch
 
 INF = math.inf
 STEPS = ("segmentation", "clustering", "partition")
@@ -60,61 +59,42 @@ class _Table:
 class Ablation:
     """The tables every variant reads, built once per instance."""
 
-    def __init__(self, instance: Instance) -> None:
+    def __init__(self, instance: Instance, terms: CostTerms | None = None) -> None:
         self.instance = instance
-        self.L, self.N = len(instance.network.layers), instance.package.chiplets
-        self.layer_tables = build_layer_tables(instance)
-        self.flat = flatten(self.layer_tables)
-        dram, _, weights = segment_traffic_split_table(instance)
-        bw = instance.package.dram_bps
-        self.weight_bytes, self.dram_s, self.weights_s = weights, dram / bw, weights / bw
-        self.wsize = np.array([layer.weights for layer in instance.network.layers], np.int64)
-        self.search = ScopeSearch(instance, engine=False)  # for its load prefix and segmentation
-        self.single = single_segment_table(instance, self.layer_tables, range(1, self.N + 1))
+        self.terms = terms or CostTerms(instance)
+        self.L, self.N = self.terms.layers, self.terms.chiplets
+        self.search = ScopeSearch(instance, terms=self.terms, engine=False)  # for its segmentation
         self.done = np.ones((self.L, self.L + 1), np.bool_)
         self.tables: dict[str, _Table] = {}
-        self.cost = CostModel(instance)
 
     def table(self, kind: str) -> _Table:
         """The cluster table of the partition step: `scope` (DP + repair) or `exact`."""
         if kind not in self.tables:
             start = time.perf_counter()
             if kind == "exact":
-                tab, _ = cluster_table(self.layer_tables, self.L)
+                tab, _ = cluster_table(self.terms.layer_tables, self.L)
             else:
                 tab = np.full((self.L, self.L + 1, self.N + 1), INF)
-                scope_table(self.flat, self.wsize, self.N, tab)
+                scope_table(self.terms.flat, self.terms.wsize, self.N, tab)
             tabm, argn = np.empty_like(tab), np.zeros(tab.shape, np.int64)
-            _budget_table(tab, tabm, argn)
+            budget_table(tab, tabm, argn)
             self.tables[kind] = _Table(tab, tabm, argn, time.perf_counter() - start)
         return self.tables[kind]
 
     def cluster(self, kind: str, x: int, y: int, n: int) -> Cluster:
         if kind == "exact":
-            _, parts = cluster_partitions(self.layer_tables, x, y, n)
-        else:
-            path, scratch = np.empty(y - x, np.int64), np.empty((2, n), np.int64)
-            cluster_step(self.flat, x, y, n, self.wsize, path, scratch[0], scratch[1])
-            parts = tuple(tuple(int(v) for v in self.layer_tables.parts[n][j]) for j in path)
-        return Cluster(x, y, n, tuple(parts))
-
-    def tiled(self, l: int) -> tuple[float, Segment | None]:
-        t, n, j = (v[l] for v in self.single)
-        if t == INF:
-            return INF, None
-        p = self.layer_tables.parts[int(n)][int(j)]
-        return float(t), Segment((Cluster(l, l + 1, int(n), ((int(p[0]), int(p[1])),)),))
+            return Cluster(x, y, n, cluster_partitions(self.terms.layer_tables, x, y, n)[1])
+        return step_cluster(self.terms, x, y, n)
 
     # -- per-segment solvers -------------------------------------------------------------
     def segment_scope(self, kind: str, a: int, b: int) -> tuple[float, Segment | None]:
         """The search's segment step (balanced cuts, min-max allocation) on table `kind`;
         a one-layer segment that fits nowhere is tiled, as the search does."""
-        tab = self.table(kind).tab
-        t, p, bounds, alloc, _, _ = scope_segment(self.flat, a, b, False, self.instance.batch,
-                                                  self.search.load_prefix, self.wsize, self.dram_s, self.weights_s,
-                                                  tab, self.done)
+        tab, tm = self.table(kind).tab, self.terms
+        t, p, bounds, alloc, _, _ = scope_segment(tm.flat, a, b, False, self.instance.batch, tm.load_prefix, tm.wsize,
+                                                  tm.dram_s, tm.weights_s, tab, self.done)
         if t == INF:
-            return self.tiled(a) if b - a == 1 else (INF, None)
+            return tm.single_segment(a) if b - a == 1 else (INF, None)
         return float(t), Segment(tuple(self.cluster(kind, int(bounds[c]), int(bounds[c + 1]), int(alloc[c]))
                                        for c in range(p)))
 
@@ -122,7 +102,7 @@ class Ablation:
         """The least T_s of [a, b) over every clustering and allocation, on table `kind`
         (a one-layer segment: its closed form, weight tiling included)."""
         if b - a == 1:
-            return self.tiled(a)
+            return self.terms.single_segment(a)
         tb = self.table(kind)
         G = np.empty((min(self.L, self.N) + 1, self.L + 1, self.N + 1))
         segment_pipelines(tb.tabm, a, min(self.L, self.N), b, G)
@@ -130,7 +110,8 @@ class Ablation:
         for p in range(1, min(b - a, self.N) + 1):
             beta = G[p, b, self.N]
             if beta < INF:
-                t = (self.instance.batch + p - 1) * max(beta, self.dram_s[a, b]) + self.weights_s[a, b]
+                period = formulas.resident_period(beta, self.terms.dram_s[a, b])
+                t = formulas.segment_time(self.instance.batch, p, period, self.terms.weights_s[a, b])
                 if t < best:
                     best, best_p = t, p
         if best == INF:
@@ -160,7 +141,7 @@ class Ablation:
             segments = list(mapping.segments) if mapping else None
         mapping = Mapping(tuple(segments)) if segments and all(s is not None for s in segments) else None
         elapsed = time.perf_counter() - start
-        ev = evaluate(self.instance, mapping, self.cost) if mapping else None
+        ev = evaluate(self.instance, mapping, self.terms.reference) if mapping else None
         status = "heuristic" if ev is not None and ev.feasible else "infeasible"
         return SolveResult(variant_name(exact), "merged", status, mapping, ev, None, elapsed, None,
                            {"exact_steps": sorted(exact)},
@@ -172,15 +153,15 @@ class Ablation:
         f = np.full((L, L + 1), INF)
         fp = np.zeros((L, L + 1), np.int64)
         tb = self.table(kind)
+        tm = self.terms
         if exact_clustering:
-            best_segments(tb.tabm, self.dram_s, self.weights_s, self.instance.batch, min(L, N), f, fp)
+            best_segments(tb.tabm, tm.dram_s, tm.weights_s, self.instance.batch, min(L, N), f, fp)
         else:
             cap = float(N * math.floor(self.instance.package.sram_bytes))
-            scope_segments_all(self.flat, self.instance.batch, self.search.load_prefix, self.wsize, self.dram_s,
-                               self.weights_s, tb.tab, self.done, self.weight_bytes, cap, f, fp)
+            scope_segments_all(tm.flat, self.instance.batch, tm.load_prefix, tm.wsize, tm.dram_s, tm.weights_s, tb.tab,
+                               self.done, tm.weight_bytes, cap, f, fp)
         for l in range(L):
-            f[l, l + 1] = (self.single[0][l] if exact_clustering else
-                           self.segment_scope(kind, l, l + 1)[0])
+            f[l, l + 1] = (tm.single()[0][l] if exact_clustering else self.segment_scope(kind, l, l + 1)[0])
         return f
 
 
@@ -188,7 +169,7 @@ class _FixedStepSearch(ScopeSearch):
     """The Scope search's segmentation with another per-segment solver."""
 
     def __init__(self, instance: Instance, solve_segment, base: ScopeSearch) -> None:
-        super().__init__(instance, base.space, base.window, base.cost, engine=False)
+        super().__init__(instance, base.space, base.window, base.terms, engine=False)
         self.solve_segment = solve_segment
 
     def best_segment(self, a: int, b: int):

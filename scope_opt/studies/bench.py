@@ -22,6 +22,7 @@ import numpy as np
 from scope_opt import __version__
 from scope_opt.methods.baselines import unfit_layers
 from scope_opt.cost.reference import CostModel
+from scope_opt.cost.terms import CostTerms
 from scope_opt.methods.dp.chain import MEMORY_LIMIT_BYTES, dp_memory_bytes
 from scope_opt.errors import InputError
 from scope_opt.cost.evaluate import evaluate
@@ -31,13 +32,14 @@ from scope_opt.problem.instance import Instance, load_instance
 from scope_opt.problem.mapping import Mapping, mapping_from_dict, validate
 from scope_opt.formats.outputs import dumps, write_text_atomic
 from scope_opt.methods.result import SolveResult
-from scope_opt.solve import SolveOptions, solve
+from scope_opt.methods.registry import METHODS, Kind, MethodOptions, ablation_method, special, user_method
+from scope_opt.methods.enumerate import DEFAULT_MAX_MAPPINGS
+from scope_opt.solve import solve
 from scope_opt.methods.space import StructuralSpace
 
-HEURISTIC_METHODS = ("scope", "segmented", "sequential", "fastdp")
-DP_METHODS = {"dp": "merged", "dp-segmented": "segmented", "dp-sequential": "sequential"}  # proven optimum per space
-EXACT_METHODS = ("enumerate", *DP_METHODS, "cpsat", "milp-highs", "milp-cbc")
-ABLATION_PREFIX = "ablation:"  # ablation:<exact steps joined by +>, e.g. ablation:segmentation+partition
+HEURISTIC_METHODS = tuple(m.name for m in METHODS.values() if m.kind is Kind.HEURISTIC)
+DP_METHODS = tuple(m.name for m in METHODS.values() if m.kind is Kind.EXACT and m.family == "dp")  # optimum per space
+MODEL_METHODS = tuple(m.name for m in METHODS.values() if m.family == "model")
 EXACT_MAX_LAYERS, EXACT_MAX_CHIPLETS = 24, 36  # beyond these the exact models are skipped (tables grow as L^2 N)
 
 
@@ -46,7 +48,7 @@ class BenchSettings:
     time_limit_s: float = 60.0
     threads: int = 2
     seed: int = 0
-    max_mappings: int = 2_000_000
+    max_mappings: int = DEFAULT_MAX_MAPPINGS
     heuristic: str | None = None  # "package.module:function"
     ablation: bool = False  # also run the Scope-search ablation variants (search/ablation.py)
 
@@ -86,21 +88,21 @@ def run_user_heuristic(instance: Instance, spec: str, cost: CostModel) -> SolveR
     if not isinstance(mapping, Mapping):
         raise InputError(spec, "return value", f"expected a scope_opt.mapping.Mapping (or its dict form), got {type(mapping).__name__}")
     validate(mapping, instance, spec)
-    return SolveResult(f"user:{spec}", "merged", "heuristic", mapping, evaluate(instance, mapping, cost), None, elapsed, None,
+    return SolveResult(user_method(spec), "merged", "heuristic", mapping, evaluate(instance, mapping, cost), None, elapsed, None,
                        {"heuristic": spec})
 
 
 def methods_for(instance: Instance, settings: BenchSettings) -> list[str]:
-    out = list(HEURISTIC_METHODS) + ([f"user:{settings.heuristic}"] if settings.heuristic else [])
+    out = list(HEURISTIC_METHODS) + ([user_method(settings.heuristic)] if settings.heuristic else [])
     if StructuralSpace.build(instance, "merged").size <= settings.max_mappings:
         out.append("enumerate")
     if dp_memory_bytes(len(instance.network.layers), instance.package.chiplets) <= MEMORY_LIMIT_BYTES:
         out += list(DP_METHODS)
         if settings.ablation:
             from scope_opt.studies.ablation import all_variants
-            out += [ABLATION_PREFIX + "+".join(sorted(v)) for v in all_variants() if 0 < len(v) < 3]
+            out += [ablation_method(v) for v in all_variants() if 0 < len(v) < 3]
     if len(instance.network.layers) <= EXACT_MAX_LAYERS and instance.package.chiplets <= EXACT_MAX_CHIPLETS:
-        out += ["cpsat", "milp-highs", "milp-cbc"]
+        out += list(MODEL_METHODS)
     return out
 
 
@@ -112,28 +114,25 @@ def cache_key(path: Path, instance: Instance, method: str, settings: BenchSettin
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
 
-def run_method(instance: Instance, method: str, settings: BenchSettings, cost: CostModel,
+def run_method(instance: Instance, method: str, settings: BenchSettings, terms: CostTerms,
                shared: dict | None = None) -> tuple[SolveResult, np.ndarray | None]:
     """One method on one instance; `shared` keeps per-instance state between methods
     (the ablation's tables)."""
-    if method.startswith("user:"):
-        return run_user_heuristic(instance, method[5:], cost), None
-    if method in DP_METHODS:
-        return dataclasses.replace(solve(instance, "dp", SolveOptions(space=DP_METHODS[method]), cost), method=method), None
-    if method.startswith(ABLATION_PREFIX):
+    kind, payload = special(method) or ("registry", method)
+    if kind == "user":
+        return run_user_heuristic(instance, payload, terms.reference), None
+    if kind == "ablation":
         from scope_opt.studies.ablation import Ablation
         shared = {} if shared is None else shared
         if "ablation" not in shared:
-            shared["ablation"] = Ablation(instance)
-        res = shared["ablation"].run(frozenset(method[len(ABLATION_PREFIX):].split("+")))
-        return dataclasses.replace(res, method=method), None
+            shared["ablation"] = Ablation(instance, terms)
+        return dataclasses.replace(shared["ablation"].run(payload), method=method), None
     if method == "enumerate":
         from scope_opt.methods.enumerate import solve_enumerate
-        res, en = solve_enumerate(instance, "merged", settings.max_mappings, cost)
+        res, en = solve_enumerate(instance, "merged", settings.max_mappings, terms)
         return res, en.latencies
     solver_settings = SolverSettings(time_limit_s=settings.time_limit_s, threads=settings.threads, seed=settings.seed)
-    name, _, backend = method.partition("-")
-    return solve(instance, name, SolveOptions(solver=backend or "highs", settings=solver_settings), cost), None
+    return solve(instance, method, MethodOptions(settings=solver_settings), terms), None
 
 
 CACHE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
@@ -230,13 +229,13 @@ def bench_cell(payload: tuple[str, str, str, BenchSettings]) -> tuple[dict, np.n
     path_text, rel, method, settings = payload
     path = Path(path_text)
     inst = load_instance(path)
-    cost = CostModel(inst)
     shared = _SHARED.setdefault(path_text, {})
     if len(_SHARED) > 2:  # keep only the current instances' tables
         for k in list(_SHARED)[:-2]:
             del _SHARED[k]
-    res, lat = run_method(inst, method, settings, cost, shared)
-    unfit = unfit_layers(inst, cost)
+    terms = shared.setdefault("terms", CostTerms(inst))
+    res, lat = run_method(inst, method, settings, terms, shared)
+    unfit = unfit_layers(inst, terms.reference)
     row = {"instance": inst.name,
            "note": "; ".join(f"layer {l} ({inst.network.layers[l].name}) needs {b} B of activations per "
                              f"chiplet on any chiplet count, leaving no room for a weight tile "

@@ -8,15 +8,16 @@ from pathlib import Path
 import numpy as np
 
 from scope_opt.formats.outputs import save_figure, write_text_atomic
+from scope_opt.methods.registry import METHODS, Kind, ablation_method, special
 
-HEURISTICS = ("scope", "segmented", "sequential", "fastdp")
+HEURISTICS = tuple(m.name for m in METHODS.values() if m.kind is Kind.HEURISTIC)
 BASELINES = ("segmented", "sequential")
 STEPS = ("segmentation", "clustering", "partition")
 
 
 def _plotted(r: dict) -> bool:
     """The throughput and energy plots show the searches and the optima, not the ablation variants."""
-    return not r["method"].startswith("ablation:")
+    return (special(r["method"]) or ("",))[0] != "ablation"
 
 
 def _best(group: list[dict], methods) -> dict | None:
@@ -71,7 +72,7 @@ def plots(rows: list[dict], out: Path) -> None:
         fig.tight_layout()
         save_figure(fig, out / "ranks.png", dpi=110)
         plt.close(fig)
-    heur = [r for r in rows if (r["method"] in HEURISTICS or r["method"].startswith("user:"))
+    heur = [r for r in rows if (r["method"] in HEURISTICS or (special(r["method"]) or ("",))[0] == "user")
             and (r.get("gap_to_space_optimum") is not None or r["gap_to_optimum"] is not None)]
     if heur:
         insts = sorted({r["instance"] for r in heur})
@@ -118,8 +119,8 @@ def ablation_latencies(rows: list[dict]) -> dict[str, dict[frozenset, float]]:
     """Per instance: T of every variant (none exact: scope; all exact: the merged optimum)."""
     out: dict[str, dict[frozenset, float]] = {}
     for r in rows:
-        if r["method"].startswith("ablation:") and r["latency_s"] is not None:
-            out.setdefault(r["instance"], {})[frozenset(r["method"][len("ablation:"):].split("+"))] = r["latency_s"]
+        if (special(r["method"]) or ("",))[0] == "ablation" and r["latency_s"] is not None:
+            out.setdefault(r["instance"], {})[special(r["method"])[1]] = r["latency_s"]
     for inst, lat in out.items():
         group = [r for r in rows if r["instance"] == inst]
         sc = next((r for r in group if r["method"] == "scope"), None)
@@ -146,7 +147,7 @@ def write_ablation_csv(rows: list[dict], path: Path) -> None:
     for inst, l in lat.items():
         opt, sh = l[frozenset(STEPS)], shapley(l)
         for v in all_variants():
-            method = ("scope" if not v else "dp" if len(v) == len(STEPS) else "ablation:" + "+".join(sorted(v)))
+            method = ("scope" if not v else "dp" if len(v) == len(STEPS) else ablation_method(v))
             w.writerow([inst, variant_name(v), "+".join(s for s in STEPS if s in v), l[v], (l[v] - opt) / l[v],
                         times.get((inst, method)), *[sh[s] / l[frozenset()] for s in STEPS]])
     write_text_atomic(path, f.getvalue())
@@ -204,7 +205,7 @@ def summary(name: str, rows: list[dict], settings, broken: list[tuple[str, str]]
                   "large and almost no uniformly drawn mapping fits in SRAM (none of 2,000 on ResNet-50 8x8), so a "
                   "sampled rank would have no valid sample to compare with; we report the proven gap to the optimum "
                   "(chain DP) instead, which answers the same question with a certificate."]
-    others = sorted({r["method"] for r in rows if r["method"] not in HEURISTICS and not r["method"].startswith("ablation:")})
+    others = sorted({r["method"] for r in rows if r["method"] not in HEURISTICS and (special(r["method"]) or ("",))[0] != "ablation"})
     if others:
         lines += ["", "## Other methods", "", "| instance | method | space | status | T | bound | solver gap | rank | gap to its space's optimum | time (s) |",
                   "|---|---|---|---|---|---|---|---|---|---|"]

@@ -22,13 +22,13 @@ from typing import Any
 
 from scope_opt import __version__
 from scope_opt.errors import InputError
+from scope_opt.methods.registry import METHODS as REGISTRY
 from scope_opt.studies.executor import Executor, run_cells
 from scope_opt.formats.inputs import known_keys, number, parse, read_text
 from scope_opt.formats.outputs import dumps, save_figure, write_text_atomic
 
 SWEPT = ("mesh", "pe_array", "freq_ghz", "sram_kib", "nop_gbps", "dram_gbps", "bytes_per_element", "batch")
-METHODS = ("scope", "segmented", "sequential", "fastdp", "dp", "dp-segmented", "dp-sequential", "cpsat",
-           "milp-highs", "milp-cbc")
+METHODS = tuple(m.name for m in REGISTRY.values() if m.family != "enumerate")  # registry names (docs/sweeps.md)
 SPEC_KEYS = ("name", "networks", "methods", "batch", "hardware", "grid", "space", "settings")
 SETTINGS_KEYS = ("time_limit", "threads", "seed")
 MAX_CELLS = 100_000
@@ -185,15 +185,11 @@ def run_cell(cell: Cell) -> dict:
     from scope_opt.methods.settings import SolverSettings
     from scope_opt.problem.instance import build_instance
     from scope_opt.problem.network_yaml import build_network
-    from scope_opt.solve import SolveOptions, solve
+    from scope_opt.solve import MethodOptions, solve
     network = build_network(cell.network_raw, cell.network_src, cell.network)
     inst = build_instance(cell.instance, cell.name, Path("."), cell.name, network)
     tl, threads, seed = cell.settings
-    name, _, tail = cell.method.partition("-")
-    space = tail if name == "dp" and tail else "merged"
-    backend = tail if name == "milp" else "highs"
-    res = solve(inst, name, SolveOptions(space=space, solver=backend,
-                                         settings=SolverSettings(time_limit_s=tl, threads=threads, seed=seed)))
+    res = solve(inst, cell.method, MethodOptions(settings=SolverSettings(time_limit_s=tl, threads=threads, seed=seed)))
     ev = res.evaluation
     row = {"cell": cell.key, "network": cell.network, "instance": cell.name, **dict(cell.point), "method": cell.method,
            "chiplets": inst.package.chiplets, "status": res.status, "latency_s": None, "throughput": None,

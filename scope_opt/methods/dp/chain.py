@@ -8,26 +8,26 @@ partition of its layers into P clusters with a chiplet budget (docs/exact-models
 from __future__ import annotations
 
 import math
+import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 from numba import njit
 
-from scope_opt.errors import InputError
+from scope_opt.cost.terms import CostTerms
+from scope_opt.errors import InputError, InvariantError
 from scope_opt.problem.instance import Instance
 from scope_opt.problem.mapping import Cluster, Mapping, Segment
 from scope_opt.methods.dp.clusters import cluster_partitions, cluster_table
-from scope_opt.cost.layer_tables import LayerTables, build_layer_tables
-from scope_opt.cost.segment_tables import (backtrack_segment, best_segments, segment_pipelines, segment_traffic_table, shortest_path,
-                       single_segment_table)
+from scope_opt.methods.dp.pipelines import backtrack_segment, best_segments, segment_pipelines, shortest_path
 
 INF = math.inf
 MEMORY_LIMIT_BYTES = 4 * 2**30  # refuse a DP whose tables would need more than this
 
 
 @njit(cache=True)
-def _budget_table(tab, tabm, argn):
+def budget_table(tab, tabm, argn):
     """tabm[x, y, k] = min over n <= k of tab[x, y, n] (idle chiplets are allowed and tab is
     not monotone in n); argn = the least n attaining it."""
     L, Y, M = tab.shape
@@ -55,62 +55,102 @@ class ChainSolution:
     latency_s: float
     mapping: Mapping | None
     segment_times: tuple[float, ...]
-    stats: dict
+    stats: dict = field(default_factory=dict)
 
 
-def chain_dp(instance: Instance, space: str = "merged", tables: LayerTables | None = None,
-             progress: Callable[[str], None] | None = None, memory_limit: int = MEMORY_LIMIT_BYTES,
-             max_clusters: int | None = None) -> ChainSolution:
-    """Exact least T over the space (merged, segmented or sequential), and a mapping.
-    With `max_clusters` (fastdp): at most that many clusters (pipeline stages) per segment,
-    and the quick cluster tables; every mapping it returns is valid and re-scored, but T
-    is only an upper bound on the optimum."""
-    import time
-    net, pkg = instance.network, instance.package
-    L, N = len(net.layers), pkg.chiplets
+@dataclass(frozen=True)
+class _Tables:
+    """The DP's tables: clusters (tab, with budgets tabm / argn) and segments (f, fp)."""
+
+    tab: np.ndarray
+    tabm: np.ndarray
+    argn: np.ndarray
+    f: np.ndarray  # least T_s of every segment [a, b)
+    fp: np.ndarray  # its cluster count
+    single_n: np.ndarray  # one-layer segments: chiplet count and partition index
+    single_j: np.ndarray
+    max_p: int
+    quick: bool
+    peak: int
+
+
+def _check_memory(instance: Instance, memory_limit: int) -> None:
+    L, N = len(instance.network.layers), instance.package.chiplets
     need = dp_memory_bytes(L, N)
     if need > memory_limit:
         raise InputError(instance.source or instance.name, "workload/hardware",
                          f"the chain DP needs about {need / 2**30:.1f} GiB for {L} layers on {N} chiplets "
                          f"(limit {memory_limit / 2**30:.1f} GiB); slice the network with workload.layers, "
                          "use a smaller mesh, or --space segmented/sequential")
-    say = progress or (lambda _: None)
-    timings = {}
+
+
+def _tables(terms: CostTerms, space: str, max_clusters: int | None, say: Callable[[str], None],
+            timings: dict) -> _Tables:
+    L, N = terms.layers, terms.chiplets
     t0 = time.perf_counter()
     say("layer tables")
-    tables = tables or build_layer_tables(instance)
+    tables = terms.layer_tables
     timings["layer_tables_s"] = time.perf_counter() - t0
     t0 = time.perf_counter()
     say("cluster tables")
     quick = max_clusters is not None  # fastdp: the quick cluster tables (real tuples, maybe not the least)
-    if space == "sequential":
-        tab, peak = cluster_table(tables, 1, range(N, N + 1), quick)
-    else:
-        tab, peak = cluster_table(tables, L if space == "merged" else 1, quick=quick)
+    chiplets = range(N, N + 1) if space == "sequential" else range(1, N + 1)
+    tab, peak = cluster_table(tables, L if space == "merged" else 1, chiplets, quick)
     timings["cluster_tables_s"] = time.perf_counter() - t0
     t0 = time.perf_counter()
     say("segments")
-    dram, weights = segment_traffic_table(instance)
-    dram_s = dram / pkg.dram_bps
-    weights_s = weights / pkg.dram_bps
+    max_p = min(L, N, max_clusters or L)
     f = np.full((L, L + 1), INF)
     fp = np.zeros((L, L + 1), np.int64)
     tabm = np.empty_like(tab)
     argn = np.zeros(tab.shape, np.int64)
     if space != "sequential":
-        _budget_table(tab, tabm, argn)
-        best_segments(tabm, dram_s, weights_s, instance.batch, min(L, N, max_clusters or L), f, fp)
+        budget_table(tab, tabm, argn)
+        best_segments(tabm, terms.dram_s, terms.weights_s, terms.instance.batch, max_p, f, fp)
     # a one-layer segment is a closed form of its chiplets and partition, weight tiling
     # included; with t = 1 it equals the value above, so this only adds options
-    single, single_n, single_j = single_segment_table(instance, tables, range(N, N + 1) if space == "sequential"
-                                                      else range(1, N + 1))
+    single, single_n, single_j = terms.single(chiplets)
     idx = np.arange(L)
     f[idx, idx + 1] = single
     fp[idx, idx + 1] = 1
-    dist, prev = shortest_path(f)
     timings["segments_s"] = time.perf_counter() - t0
-    stats = {**timings, "peak_labels": int(peak), "fitting_clusters": int(np.isfinite(tab).sum()),
-             "feasible_segments": int(np.isfinite(f).sum())}
+    return _Tables(tab, tabm, argn, f, fp, single_n, single_j, max_p, quick, peak)
+
+
+def _segment(terms: CostTerms, dt: _Tables, a: int, b: int, G: np.ndarray) -> Segment:
+    """The clusters of the best segment [a, b): its pipeline rebuilt from the tables."""
+    if b - a == 1:
+        n = int(dt.single_n[a])
+        return Segment((Cluster(a, b, n, (terms.partition(n, int(dt.single_j[a])),)),))
+    p = int(dt.fp[a, b])
+    segment_pipelines(dt.tabm, a, p, b, G)
+    clusters = []
+    for x, y, budget in (tuple(int(v) for v in row) for row in backtrack_segment(dt.tabm, a, b, p, G)):
+        n = int(dt.argn[x, y, budget])
+        t, parts = cluster_partitions(terms.layer_tables, x, y, n, dt.quick)
+        if parts is None or t != dt.tab[x, y, n]:
+            raise InvariantError(f"cluster [{x}, {y}) on {n} chiplets: the table says {dt.tab[x, y, n]!r}, "
+                                 f"its rebuilt partitions {t!r}")
+        clusters.append(Cluster(x, y, n, parts))
+    return Segment(tuple(clusters))
+
+
+def chain_dp(instance: Instance, space: str = "merged", terms: CostTerms | None = None,
+             progress: Callable[[str], None] | None = None, memory_limit: int = MEMORY_LIMIT_BYTES,
+             max_clusters: int | None = None) -> ChainSolution:
+    """Exact least T over the space (merged, segmented or sequential), and a mapping.
+    With `max_clusters` (fastdp): at most that many clusters (pipeline stages) per segment,
+    and the quick cluster tables; every mapping it returns is valid and re-scored, but T
+    is only an upper bound on the optimum."""
+    _check_memory(instance, memory_limit)
+    terms = terms or CostTerms(instance)
+    say = progress or (lambda _: None)
+    timings: dict = {}
+    dt = _tables(terms, space, max_clusters, say, timings)
+    dist, prev = shortest_path(dt.f)
+    L = terms.layers
+    stats = {**timings, "peak_labels": int(dt.peak), "fitting_clusters": int(np.isfinite(dt.tab).sum()),
+             "feasible_segments": int(np.isfinite(dt.f).sum())}
     if not math.isfinite(dist[L]):
         return ChainSolution(INF, None, (), stats)
     say("mapping")
@@ -118,22 +158,7 @@ def chain_dp(instance: Instance, space: str = "merged", tables: LayerTables | No
     while cuts[-1] > 0:
         cuts.append(int(prev[cuts[-1]]))
     cuts.reverse()
-    segments, times = [], []
-    G = np.empty((min(L, N, max_clusters or L) + 1, L + 1, N + 1))
-    for a, b in zip(cuts, cuts[1:]):
-        p = int(fp[a, b])
-        times.append(float(f[a, b]))
-        if b - a == 1:
-            parts = tables.parts[int(single_n[a])][int(single_j[a])]
-            segments.append(Segment((Cluster(a, b, int(single_n[a]), ((int(parts[0]), int(parts[1])),)),)))
-            continue
-        segment_pipelines(tabm, a, p, b, G)
-        clusters = [tuple(int(v) for v in row) for row in backtrack_segment(tabm, a, b, p, G)]
-        segs = []
-        for x, y, budget in clusters:
-            n = int(argn[x, y, budget])
-            t, parts = cluster_partitions(tables, x, y, n, quick)
-            assert parts is not None and t == tab[x, y, n]
-            segs.append(Cluster(x, y, n, parts))
-        segments.append(Segment(tuple(segs)))
-    return ChainSolution(float(dist[L]), Mapping(tuple(segments)), tuple(times), stats)
+    G = np.empty((dt.max_p + 1, L + 1, terms.chiplets + 1))
+    segments = tuple(_segment(terms, dt, a, b, G) for a, b in zip(cuts, cuts[1:]))
+    times = tuple(float(dt.f[a, b]) for a, b in zip(cuts, cuts[1:]))
+    return ChainSolution(float(dist[L]), Mapping(segments), times, stats)

@@ -1,4 +1,4 @@
-"""`--method dp`: the chain DP (engine/chain.py) as a solver, its mapping re-scored by the
+"""`--method dp`: the chain DP (methods/dp/chain.py) as a solver, its mapping re-scored by the
 evaluator.  It proves the optimum outright, so status is `optimal`, the bound is T* and
 the gap 0; a disagreement with the evaluator is a bug and is raised, never hidden."""
 
@@ -7,7 +7,8 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
-from scope_opt.cost.reference import CostModel
+from scope_opt.cost.terms import CostTerms
+from scope_opt.errors import InvariantError
 from scope_opt.cost.evaluate import evaluate
 from scope_opt.problem.instance import Instance
 from scope_opt.methods.result import SolveResult
@@ -23,13 +24,14 @@ def fast_max_clusters(instance: Instance) -> int:
     return max(8, -(-3 * max(instance.package.mesh) // 2))
 
 
-def solve_dp(instance: Instance, space: str = "merged", cost: CostModel | None = None,
+def solve_dp(instance: Instance, space: str = "merged", terms: CostTerms | None = None,
              progress: Callable[[str], None] | None = None, max_clusters: int | None = None) -> SolveResult:
     """The chain DP; with `max_clusters` it is `fastdp`, exact only over the mappings whose
     segments have at most that many clusters, so a heuristic for the whole space (no bound)."""
     from scope_opt.methods.dp.chain import chain_dp
     start = time.perf_counter()
-    sol = chain_dp(instance, space, progress=progress, max_clusters=max_clusters)
+    terms = terms or CostTerms(instance)
+    sol = chain_dp(instance, space, terms, progress=progress, max_clusters=max_clusters)
     elapsed = time.perf_counter() - start
     method = "dp" if max_clusters is None else "fastdp"
     settings = {} if max_clusters is None else {"max_clusters": max_clusters}
@@ -37,9 +39,9 @@ def solve_dp(instance: Instance, space: str = "merged", cost: CostModel | None =
     if sol.mapping is None:
         return SolveResult(method, space, "infeasible", None, None, None, elapsed, None, settings,
                            {**stats, "reason": "no segmentation of the network fits in SRAM"})
-    ev = evaluate(instance, sol.mapping, cost or CostModel(instance))
+    ev = evaluate(instance, sol.mapping, terms.reference)
     if not ev.feasible or abs(ev.latency_s - sol.latency_s) > REL_TOL * sol.latency_s:
-        raise RuntimeError(f"chain DP and evaluator disagree on {instance.name}: DP {sol.latency_s!r}, "
+        raise InvariantError(f"chain DP and evaluator disagree on {instance.name}: DP {sol.latency_s!r}, "
                            f"evaluator {ev.latency_s!r} ({ev.reason}); please report this")
     stats["segment_times_s"] = list(sol.segment_times)
     if max_clusters is not None:

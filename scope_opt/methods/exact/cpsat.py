@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from ortools.sat.python import cp_model
 
 from scope_opt.problem.mapping import Mapping
+from scope_opt.methods.exact.outcome import BackendOutcome
 from scope_opt.methods.settings import Backend, SolverSettings, solver_output_to_stderr
 from scope_opt.methods.exact.tables import Structure, Tables, mapping_from_choice
 
@@ -130,7 +131,7 @@ STATUS = {cp_model.OPTIMAL: "optimal", cp_model.FEASIBLE: "feasible", cp_model.I
           cp_model.MODEL_INVALID: "unknown", cp_model.UNKNOWN: "unknown"}
 
 
-def solve(t: Tables, cm: CpsatModel, backend: Backend, settings: SolverSettings) -> dict:
+def solve(t: Tables, cm: CpsatModel, backend: Backend, settings: SolverSettings) -> BackendOutcome:
     solver = cp_model.CpSolver()
     p = solver.parameters
     p.max_time_in_seconds = settings.time_limit_s
@@ -157,9 +158,8 @@ def solve(t: Tables, cm: CpsatModel, backend: Backend, settings: SolverSettings)
              "booleans": len(cm.s) + len(cm.x), "unit_s": cm.unit_s}
     if code == cp_model.MODEL_INVALID:
         stats["reason"] = f"CP-SAT rejected the model: {cm.model.Validate() or 'invalid'}"
-    return {"status": status, "mapping": mapping, "objective_s": objective_s, "bound_s": bound_s,
-            "solve_time_s": elapsed, "solver_status": solver.StatusName(code),
-            "rounding_tolerance_s": rounding_tolerance_s(t, cm.unit_s), "stats": stats}
+    return BackendOutcome(status, mapping, objective_s, bound_s, elapsed, solver.StatusName(code),
+                          rounding_tolerance_s(t, cm.unit_s), stats)
 
 
 def _solve_interruptibly(solver: cp_model.CpSolver, model: cp_model.CpModel) -> int:

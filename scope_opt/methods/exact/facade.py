@@ -6,11 +6,13 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from scope_opt.cost.reference import CostModel
+from scope_opt.cost.terms import CostTerms
 from scope_opt.errors import InputError
 from scope_opt.cost.evaluate import evaluate
 from scope_opt.problem.instance import Instance
+from scope_opt.methods.exact.outcome import BackendOutcome
 from scope_opt.methods.result import SolveResult
+from scope_opt.problem.mapping import Mapping
 from scope_opt.methods.settings import Backend, SolverSettings
 from scope_opt.methods.exact.tables import build_tables, structure
 
@@ -18,18 +20,19 @@ WARM_START_METHOD = {"merged": "scope", "segmented": "segmented", "sequential": 
 
 
 def solve_exact(instance: Instance, backend: Backend, space: str = "merged", settings: SolverSettings = SolverSettings(),
-                cost: CostModel | None = None, export: Path | None = None) -> SolveResult:
-    cost = cost or CostModel(instance)
+                terms: CostTerms | None = None, export: Path | None = None) -> SolveResult:
+    terms = terms or CostTerms(instance)
+    cost = terms.reference
     start = time.perf_counter()
-    tables = build_tables(cost, space)
+    tables = build_tables(terms, space)
     st = structure(tables)
     table_time = time.perf_counter() - start
-    method = "cpsat" if backend is Backend.CPSAT else f"milp-{backend.value}"
+    method = backend.method
     recorded = {**settings.to_dict(), "backend": backend.value}
     hint, hint_ev = None, None
     if settings.warm_start:
         from scope_opt.methods.scope.search import search
-        h = search(instance, WARM_START_METHOD[space], space if space == "merged" else None, cost=cost)
+        h = search(instance, WARM_START_METHOD[space], space if space == "merged" else None, terms=terms)
         if h.evaluation is not None and h.evaluation.feasible:
             hint, hint_ev = h.mapping, h.evaluation
     stranded = [l for l, c in enumerate(st.covers_cl) if not c and l not in tables.single]
@@ -45,28 +48,41 @@ def solve_exact(instance: Instance, backend: Backend, space: str = "merged", set
     if export is not None:
         _export(model, backend, Path(export))
     out = backend_module.solve(tables, model, backend, settings)
-    status = out["status"]
+    out, source = _fall_back_to_hint(out, hint)
+    ev = evaluate(instance, out.mapping, cost) if out.mapping is not None else None
+    if hint is not None and out.status == "feasible" and ev is not None and hint_ev.latency_s < ev.latency_s:
+        out, ev, source = out.but(mapping=hint), hint_ev, "warm start"  # the solver did not improve on its start
+    status, bound = _checked_bound(out, ev)
+    stats = {"mapping_from": source, "objective_s": out.objective_s, "solver_status": out.solver_status,
+             "table_time_s": table_time, "rounding_tolerance_s": out.rounding_tolerance_s,
+             "cluster_tables": len(tables.clusters), "warm_start_latency_s": hint_ev.latency_s if hint_ev else None,
+             **out.stats}
+    return SolveResult(method, space, status, out.mapping, ev, bound, time.perf_counter() - start, None, recorded, stats)
+
+
+def _fall_back_to_hint(out: BackendOutcome, hint: Mapping | None) -> tuple[BackendOutcome, str]:
+    """A solver that found nothing returns the warm start, labelled; one that calls a model
+    holding the (valid) warm start infeasible failed numerically."""
     source = "solver"
-    if status == "infeasible" and hint is not None:
-        # the model holds every valid mapping, and the warm start is one: the solver failed numerically
-        out["stats"]["reason"] = ("the solver reported the model infeasible although the warm start is a valid "
-                                  "mapping (a numerical failure, e.g. a huge batch or times); returning the warm start, unproven")
-        out["mapping"], out["bound_s"], status, source = None, None, "unknown", "solver"
-    if out["mapping"] is None and hint is not None and status == "unknown":
-        out["mapping"], status, source = hint, "feasible", "warm start"  # the best mapping known when time ran out
-    ev = evaluate(instance, out["mapping"], cost) if out["mapping"] is not None else None
-    if hint is not None and status == "feasible" and ev is not None and hint_ev.latency_s < ev.latency_s:
-        out["mapping"], ev, source = hint, hint_ev, "warm start"  # the solver did not improve on its start
-    bound = out["bound_s"]
+    if out.status == "infeasible" and hint is not None:
+        reason = ("the solver reported the model infeasible although the warm start is a valid "
+                  "mapping (a numerical failure, e.g. a huge batch or times); returning the warm start, unproven")
+        out = out.but(mapping=None, bound_s=None, status="unknown", stats={**out.stats, "reason": reason})
+    if out.mapping is None and hint is not None and out.status == "unknown":
+        out, source = out.but(mapping=hint, status="feasible"), "warm start"  # the best mapping known when time ran out
+    return out, source
+
+
+def _checked_bound(out: BackendOutcome, ev) -> tuple[str, float | None]:
+    """A lower bound above a real mapping's T is solver noise; 'optimal' at a relative gap
+    beyond the rounding tolerance is only 'feasible'."""
+    status, bound = out.status, out.bound_s
     if bound is not None and ev is not None and ev.feasible:
-        bound = min(bound, ev.latency_s)  # a lower bound above a real mapping's T is solver noise
-        tol = out["rounding_tolerance_s"] + 1e-8 * ev.latency_s
+        bound = min(bound, ev.latency_s)
+        tol = out.rounding_tolerance_s + 1e-8 * ev.latency_s
         if status == "optimal" and ev.latency_s - bound > tol:
             status = "feasible"  # stopped at a relative gap: not proven optimal
-    stats = {"mapping_from": source, "objective_s": out["objective_s"], "solver_status": out["solver_status"], "table_time_s": table_time,
-             "rounding_tolerance_s": out["rounding_tolerance_s"], "cluster_tables": len(tables.clusters),
-             "warm_start_latency_s": hint_ev.latency_s if hint_ev else None, **out["stats"]}
-    return SolveResult(method, space, status, out["mapping"], ev, bound, time.perf_counter() - start, None, recorded, stats)
+    return status, bound
 
 
 def _export(model, backend: Backend, path: Path) -> None:

@@ -14,6 +14,7 @@ from pathlib import Path
 import pulp
 
 from scope_opt.problem.mapping import Mapping
+from scope_opt.methods.exact.outcome import BackendOutcome
 from scope_opt.methods.settings import Backend, SolverSettings, solver_output_to_stderr
 from scope_opt.methods.exact.tables import Structure, Tables, mapping_from_choice
 
@@ -81,7 +82,7 @@ def _cbc_bound(log: str) -> float | None:
     return float(m.group(1)) if m else None
 
 
-def solve(t: Tables, mm: MilpModel, backend: Backend, settings: SolverSettings) -> dict:
+def solve(t: Tables, mm: MilpModel, backend: Backend, settings: SolverSettings) -> BackendOutcome:
     gap = settings.gap_rel if settings.gap_rel > 0 else 1e-9  # and an absolute gap of ABS_GAP_UNITS
     start = time.perf_counter()
     log = ""
@@ -139,7 +140,6 @@ def solve(t: Tables, mm: MilpModel, backend: Backend, settings: SolverSettings) 
             bound_s = b * mm.unit_s + mm.offset_s
         elif status == "optimal" and objective_s is not None:
             bound_s = objective_s * (1 - gap)  # CBC proved optimality within its relative gap
-    return {"status": status, "mapping": mapping, "objective_s": objective_s, "bound_s": bound_s,
-            "solve_time_s": elapsed, "solver_status": pulp.LpStatus[mm.prob.status],
-            "rounding_tolerance_s": ABS_GAP_UNITS * mm.unit_s,
-            "stats": {"variables": len(mm.prob.variables()), "constraints": len(mm.prob.constraints), **notes}}
+    return BackendOutcome(status, mapping, objective_s, bound_s, elapsed, pulp.LpStatus[mm.prob.status],
+                          ABS_GAP_UNITS * mm.unit_s,
+                          {"variables": len(mm.prob.variables()), "constraints": len(mm.prob.constraints), **notes})

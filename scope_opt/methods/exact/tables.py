@@ -4,7 +4,7 @@ T depends on a cluster's partitions only through its stage time T_c and whether 
 (docs/exact-models.md), so for every candidate cluster (layer range, chiplets) the table
 holds the exact minimum T_c over the partition tuples that fit; the tuple itself is
 rebuilt only for the clusters a solver chooses.  The tables come from the compiled
-engine (engine/clusters.py); `best_cluster` below is the plain Python reference it is
+engine (methods/dp/clusters.py); `best_cluster` below is the plain Python reference it is
 tested against: a DP along the layers, and when the unconstrained optimum does not fit,
 a label-setting DP that keeps every Pareto-optimal (time, per-chiplet weights,
 per-chiplet largest activation) label, which is exact because weights and the largest
@@ -20,8 +20,9 @@ import numpy as np
 
 from scope_opt.cost.reference import CostModel
 from scope_opt.methods.dp.clusters import cluster_partitions, cluster_table
-from scope_opt.cost.layer_tables import LayerTables, build_layer_tables
-from scope_opt.cost.segment_tables import single_segment_table
+from scope_opt.cost.layer_tables import LayerTables
+from scope_opt.cost.terms import CostTerms
+from scope_opt.errors import InvariantError
 from scope_opt.problem.mapping import Partition
 from scope_opt.methods.space import chiplet_choices, cluster_ranges_ok, max_segment_length
 
@@ -97,25 +98,26 @@ class Tables:
 
     def partitions(self, x: int, y: int, n: int) -> tuple[Partition, ...]:
         t, parts = cluster_partitions(self.layer_tables, x, y, n)
-        assert parts is not None and t == self.clusters[(x, y, n)]
+        if parts is None or t != self.clusters[(x, y, n)]:
+            raise InvariantError(f"cluster [{x}, {y}) on {n} chiplets: table {self.clusters[(x, y, n)]!r}, rebuilt {t!r}")
         return parts
 
 
-def build_tables(cost: CostModel, space: str) -> Tables:
-    inst = cost.instance
-    L, N = len(inst.network.layers), inst.package.chiplets
-    layer_tables = build_layer_tables(inst)
+def build_tables(terms: CostTerms, space: str) -> Tables:
+    inst = terms.instance
+    L, N = terms.layers, terms.chiplets
+    layer_tables = terms.layer_tables
     tab, _ = cluster_table(layer_tables, L if space == "merged" else 1, chiplet_choices(space, N))
     clusters = {(int(a), int(b), int(n)): float(tab[a, b, n]) for a, b, n in zip(*np.nonzero(np.isfinite(tab)))
                 if cluster_ranges_ok(space, int(a), int(b))}
-    best, best_n, best_j = single_segment_table(inst, layer_tables, chiplet_choices(space, N))
-    single = {l: (float(best[l]), int(best_n[l]), tuple(int(v) for v in layer_tables.parts[best_n[l]][best_j[l]]))
+    best, best_n, best_j = terms.single(chiplet_choices(space, N))
+    single = {l: (float(best[l]), int(best_n[l]), terms.partition(int(best_n[l]), int(best_j[l])))
               for l in range(L) if np.isfinite(best[l])}
     # a one-layer segment is offered only when its layer can be mapped alone (resident or tiled)
     segments = [(a, b) for a in range(L) for b in range(a + 1, min(L, a + max_segment_length(space, L)) + 1)
                 if b - a > 1 or a in single]
+    dram = {(a, b): float(terms.dram_s[a, b]) for a, b in segments}
     bw = inst.package.dram_bps
-    dram = {(a, b): cost.segment_traffic(a, b)[0] / bw for a, b in segments}
     weights = sum(layer.weights for layer in inst.network.layers) * inst.package.bytes_per_element / bw
     single_w = {l: inst.network.layers[l].weights * inst.package.bytes_per_element / bw for l in single}
     return Tables(space, L, N, inst.batch, clusters, segments, dram, weights, layer_tables, single, single_w)

@@ -9,54 +9,13 @@ property test and a recorded paper-suite test check that."""
 from __future__ import annotations
 
 import math
-from typing import NamedTuple
 
 import numpy as np
 from numba import njit, prange
 
-from scope_opt.cost.layer_tables import LayerTables
+from scope_opt.cost.kernels import fits, resident_period, segment_time
 
 INF = math.inf
-
-
-class FlatTables(NamedTuple):
-    """LayerTables as flat arrays with offsets per chiplet count n (for the kernels)."""
-
-    lt: np.ndarray
-    lt_off: np.ndarray
-    w: np.ndarray
-    act: np.ndarray
-    wa_off: np.ndarray
-    q: np.ndarray
-    layers: int
-    cap: float
-    least_w: np.ndarray  # [n, l]: least total weight bytes over layer l's partitions on n chiplets
-    least_a: np.ndarray  # [n, l]: least total activation bytes, likewise
-    lean: np.ndarray  # [n, l]: the partition with the least (largest weight slice + largest activation)
-
-
-def flatten(tables: LayerTables) -> FlatTables:
-    N = tables.chiplets
-    L = tables.lt[1].shape[0]
-    lt_off = np.zeros(N + 2, np.int64)
-    wa_off = np.zeros(N + 2, np.int64)
-    q = np.zeros(N + 1, np.int64)
-    for n in range(1, N + 1):
-        q[n] = tables.parts[n].shape[0]
-        lt_off[n + 1] = lt_off[n] + tables.lt[n].size
-        wa_off[n + 1] = wa_off[n] + tables.w[n].size
-    lt = np.concatenate([tables.lt[n].ravel() for n in range(1, N + 1)])
-    w = np.concatenate([tables.w[n].ravel() for n in range(1, N + 1)])
-    act = np.concatenate([tables.act[n].ravel() for n in range(1, N + 1)])
-    least_w = np.zeros((N + 1, L), np.int64)
-    least_a = np.zeros((N + 1, L), np.int64)
-    lean = np.zeros((N + 1, L), np.int64)
-    for n in range(1, N + 1):
-        least_w[n] = tables.w[n].sum(axis=2).min(axis=1)
-        least_a[n] = tables.act[n].sum(axis=2).min(axis=1)
-        # ClusterCosts' key: float(max weight slice) + float(max activation), first minimum
-        lean[n] = np.argmin(tables.w[n].max(axis=2).astype(float) + tables.act[n].max(axis=2).astype(float), axis=1)
-    return FlatTables(lt, lt_off, w, act, wa_off, q, L, tables.sram_bytes, least_w, least_a, lean)
 
 
 @njit(cache=True, inline="always")
@@ -88,7 +47,7 @@ def _fit(ft, n, W, A):
     worst = 0
     for i in range(n):
         worst = max(worst, W[i] + A[i])
-    return float(worst) <= ft.cap
+    return fits(worst, ft.cap)
 
 
 @njit(cache=True)
@@ -283,7 +242,7 @@ def scope_segment(ft, a, b, segmented, batch, load_prefix, wsize, dram_s, weight
         scored += 1
         if stage == INF:
             continue
-        t = (batch + p - 1) * max(stage, dram_s[a, b]) + weights_s[a, b]
+        t = segment_time(batch, p, resident_period(stage, dram_s[a, b]), weights_s[a, b])
         if t < best_t:
             best_t, best_p, best_bounds, best_alloc = t, p, bounds, alloc.copy()
     return best_t, best_p, best_bounds, best_alloc, scored, filled

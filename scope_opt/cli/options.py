@@ -1,0 +1,41 @@
+"""Options shared by several commands, and the settings and executors they build."""
+
+from __future__ import annotations
+
+from typing import Optional
+
+import typer
+
+from scope_opt.errors import InputError
+from scope_opt.formats.inputs import check_options
+from scope_opt.methods.settings import SolverSettings
+
+JsonOpt = typer.Option(None, "--json", help="Write the result as JSON to this file ('-' for standard output).")
+
+TimeLimitOpt = typer.Option(60.0, "--time-limit", help="Exact models: seconds before stopping with the best mapping and bound.")
+ThreadsOpt = typer.Option(2, "--threads", help="Exact models: solver threads (recorded).")
+SeedOpt = typer.Option(0, "--seed", help="Exact models: random seed (recorded).")
+GapOpt = typer.Option(0.0, "--gap", help="Exact models: relative gap at which to stop (0: prove optimality).")
+WarmOpt = typer.Option(True, "--warm-start/--no-warm-start", help="Exact models: start from the Scope search's mapping.")
+VerboseOpt = typer.Option(False, "--verbose", help="Exact models: stream the solver log (to stderr).")
+
+
+def solver_settings(time_limit: float, threads: int, seed: int, gap_rel: float, warm: bool, verbose: bool) -> SolverSettings:
+    check_options(time_limit=time_limit, threads=threads, seed=seed, gap=gap_rel)
+    return SolverSettings(time_limit_s=time_limit, threads=threads, seed=seed, gap_rel=gap_rel, warm_start=warm, verbose=verbose)
+
+
+WorkersOpt = typer.Option(None, "--workers", help="Run on a local Dask cluster of this many worker processes.")
+SchedulerOpt = typer.Option(None, "--scheduler", help="Run on a running Dask cluster: its scheduler address, e.g. tcp://host:8786.")
+
+
+def executor_of(workers: Optional[int], scheduler: Optional[str]):
+    from scope_opt.studies.executor import Executor
+    if workers is not None and scheduler is not None:
+        raise InputError("(arguments)", "--workers/--scheduler", "give at most one: a local cluster or a running one")
+    if workers is not None and not 1 <= workers <= 256:
+        raise InputError("(arguments)", "--workers", f"expected 1 to 256 worker processes, got {workers}")
+    return Executor(workers, scheduler)
+
+
+SpaceOpt = typer.Option("merged", "--space", help="merged (Scope), segmented, or sequential.")

@@ -1,0 +1,133 @@
+"""Pipelines inside a segment and the path over segments, for the chain DP
+(docs/exact-models.md, "The chain DP"): the best pipeline for every cluster count (a
+min-bottleneck chain partition with a chiplet budget), the least T_s of every segment,
+the shortest path over segment boundaries, and the backtrack to the chosen clusters."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import njit, prange
+
+from scope_opt.cost.kernels import resident_period, segment_time
+
+INF = math.inf
+
+
+@njit(cache=True)
+def _conv(A, B, p, N, out):
+    """out[k] = min(out[k], min over n of max(A[k - n], B[n])) for k in p..N, where A[m]
+    is the bottleneck of p - 1 clusters on at most m chiplets and B[n] a cluster's time
+    on at most n chiplets; both non-increasing, so the best n for each k is where they
+    cross, and that crossing moves right as k grows (one two-pointer sweep)."""
+    s = 1  # smallest n with B[n] <= A[k - n]
+    for k in range(p, N + 1):
+        hi = k - (p - 1)  # the other p - 1 clusters need at least one chiplet each
+        if s < 1:
+            s = 1
+        while s <= hi and B[s] > A[k - s]:
+            s += 1
+        best = INF
+        if s <= hi:
+            best = A[k - s]
+        if s >= 2 and s - 1 <= hi:
+            v = B[s - 1]
+            if v < best:
+                best = v
+        if best < out[k]:
+            out[k] = best
+
+
+@njit(cache=True)
+def segment_pipelines(tabm, a, max_p, max_y, G):
+    """G[p, y, k]: least bottleneck of clusters covering [a, y) with exactly p clusters on
+    at most k chiplets (inf when impossible).  tabm[x, y, k] is the cluster table with
+    idle chiplets allowed (min over n <= k).  Returns the last y reached: a prefix that
+    no clustering covers ends the sweep, since a cover of [a, y') holds one of [a, y)."""
+    L = tabm.shape[0]
+    N = tabm.shape[2] - 1
+    G[:] = INF
+    y_end = a
+    for y in range(a + 1, min(L, max_y) + 1):
+        any_fit = False
+        if tabm[a, y, N] < INF:
+            G[1, y, :] = tabm[a, y, :]
+            any_fit = True
+        for p in range(2, min(max_p, y - a, N) + 1):
+            for x in range(y - 1, a + p - 2, -1):
+                if tabm[x, y, N] == INF:
+                    break  # a longer cluster ending at y fits nowhere either
+                if G[p - 1, x, N] == INF:
+                    continue
+                _conv(G[p - 1, x], tabm[x, y], p, N, G[p, y])
+            if G[p, y, N] < INF:
+                any_fit = True
+        if not any_fit:
+            break
+        y_end = y
+    return y_end
+
+
+@njit(cache=True, parallel=True)
+def best_segments(tabm, dram_s, weights_s, batch, max_p, f, fp):
+    """f[a, b] = least T_s of segment [a, b) over every cluster count P (fp: that P).
+    Segment starts are independent, so they run in parallel; each writes its own row."""
+    L = tabm.shape[0]
+    N = tabm.shape[2] - 1
+    for i in prange(L):
+        a = i // 2 if i % 2 == 0 else L - 1 - i // 2  # early starts cost most: pair them with late ones
+        G = np.empty((max_p + 1, L + 1, N + 1))
+        y_end = segment_pipelines(tabm, a, max_p, L, G)
+        for b in range(a + 1, y_end + 1):
+            for p in range(1, max_p + 1):
+                beta = G[p, b, N]
+                if beta == INF:
+                    continue
+                t = segment_time(batch, p, resident_period(beta, dram_s[a, b]), weights_s[a, b])
+                if t < f[a, b]:
+                    f[a, b] = t
+                    fp[a, b] = p
+
+
+@njit(cache=True)
+def shortest_path(f):
+    """dist[b] = least sum of segment times covering [0, b), added left to right as the
+    evaluator adds them; prev[b] = the start of the last segment."""
+    L = f.shape[0]
+    dist = np.full(L + 1, INF)
+    prev = np.full(L + 1, -1, np.int64)
+    dist[0] = 0.0
+    for b in range(1, L + 1):
+        for a in range(b):
+            if dist[a] < INF and f[a, b] < INF:
+                v = dist[a] + f[a, b]
+                if v < dist[b]:
+                    dist[b] = v
+                    prev[b] = a
+    return dist, prev
+
+
+@njit(cache=True)
+def backtrack_segment(tabm, a, b, p, G):
+    """The clusters (x, y, chiplet budget k) of a best p-cluster pipeline of [a, b) on at
+    most N chiplets, last cluster first."""
+    N = tabm.shape[2] - 1
+    out = np.empty((p, 3), np.int64)
+    y, k = b, N
+    for r in range(p, 0, -1):
+        target = G[r, y, k]
+        if r == 1:
+            out[0] = (a, y, k)
+            break
+        found = False
+        for x in range(y - 1, a + r - 2, -1):
+            for n in range(1, k - (r - 1) + 1):
+                if max(G[r - 1, x, k - n], tabm[x, y, n]) == target:
+                    out[r - 1] = (x, y, n)
+                    y, k = x, k - n
+                    found = True
+                    break
+            if found:
+                break
+    return out
