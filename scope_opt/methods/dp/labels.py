@@ -1,0 +1,256 @@
+"""The two label passes behind the cluster tables (docs/exact-models.md, "Cluster tables").
+
+For a first layer x and chiplet count n, a pass over y = x+1, x+2, ... extends labels
+(time, last partition, per-chiplet weight sum W, per-chiplet largest activation A) by one
+layer at a time and writes row[y], the least time of a label covering [x, y).
+
+- `quick_pass` keeps, per last partition, at most BEAM labels on a scalar time-memory
+  front: its rows are times of real fitting tuples (upper bounds), not always the least.
+- `exact_pass` keeps every label that no other dominates, except those that provably
+  cannot beat the quick pass's row anywhere (bound pruning).
+
+Both drop a label dominated by one with the same last partition: time <=, W' <= W and
+W' + A' <= W + A on every chiplet (every extension of the dropped label is matched by one
+of the other that is no slower and fits whenever it fits)."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import njit
+
+from scope_opt.cost.kernels import fits
+
+INF = math.inf
+BEAM = 32  # labels per last partition in the quick upper-bound pass
+UNIT_ROUNDOFF = 2.0**-53  # IEEE double; the bound pruning's slack is a multiple of it
+
+
+@njit(cache=True)
+def _grow2(a, size):
+    b = np.empty((size, a.shape[1]), a.dtype)
+    b[: a.shape[0]] = a
+    return b
+
+
+@njit(cache=True)
+def _grow1(a, size):
+    b = np.empty(size, a.dtype)
+    b[: a.shape[0]] = a
+    return b
+
+
+@njit(cache=True)
+def _store(size, n):
+    """Empty label storage: time, last partition, W, A, path node, sum of W, sum of W + A."""
+    return (np.empty(size), np.empty(size, np.int64), np.empty((size, n), np.int64), np.empty((size, n), np.int64),
+            np.empty(size, np.int64), np.empty(size, np.int64), np.empty(size, np.int64))
+
+
+@njit(cache=True)
+def _push(st, cnt, t, j, Wrow, Arow, node, sw, swa):
+    """Append a label (growing the storage when full); returns the storage."""
+    if cnt >= st[0].shape[0]:
+        size = 2 * st[0].shape[0]
+        st = (_grow1(st[0], size), _grow1(st[1], size), _grow2(st[2], size), _grow2(st[3], size),
+              _grow1(st[4], size), _grow1(st[5], size), _grow1(st[6], size))
+    st[0][cnt], st[1][cnt], st[4][cnt], st[5][cnt], st[6][cnt] = t, j, node, sw, swa
+    st[2][cnt] = Wrow
+    st[3][cnt] = Arow
+    return st
+
+
+@njit(cache=True)
+def _node(arena, na, part, parent):
+    """Record a path node (partition, parent node) when the pass tracks a path."""
+    if na >= arena[0].shape[0]:
+        arena = (_grow1(arena[0], 2 * na), _grow1(arena[1], 2 * na))
+    arena[0][na] = part
+    arena[1][na] = parent
+    return arena, na + 1
+
+
+@njit(cache=True)
+def _seed(lt, w, act, cap, x, track):
+    """The labels of cluster [x, x + 1): every partition of layer x that fits."""
+    q, n = lt.shape[2], w.shape[2]
+    st = _store(64, n)
+    arena = (np.empty(1024, np.int64), np.empty(1024, np.int64))
+    cnt = na = 0
+    for j in range(q):
+        ok = True
+        for i in range(n):
+            if not fits(w[x, j, i] + act[x, j, i], cap):
+                ok = False
+                break
+        if ok:
+            node = na
+            if track:
+                arena, na = _node(arena, na, j, -1)
+            st = _push(st, cnt, lt[x, q, j], j, w[x, j], act[x, j], node, 0, 0)
+            cnt += 1
+    return st, cnt, arena, na
+
+
+@njit(cache=True)
+def _row(st, cnt, row, y, x, target, arena, track):
+    """row[y] = the least label time; at y == target (tracking), the path of that label."""
+    best, bi = INF, -1
+    for k in range(cnt):
+        if st[0][k] < best:
+            best, bi = st[0][k], k
+    row[y] = best
+    if not (track and y == target):
+        return False, np.empty(0, np.int64)
+    path = np.empty(target - x, np.int64)
+    v = st[4][bi]
+    for p in range(target - x - 1, -1, -1):
+        path[p] = arena[0][v]
+        v = arena[1][v]
+    return True, path
+
+
+@njit(cache=True)
+def _candidates(lt, w, act, cap, l, j, st, cnt, cand):
+    """Every label extended by layer l with partition j that still fits, and their order
+    by time (stable).  `cand` is reusable scratch storage; returns (count, order, cand)."""
+    ct, cW, cA, cnode = cand
+    n = w.shape[2]
+    m = 0
+    for k in range(cnt):
+        if m >= ct.shape[0]:
+            size = 2 * ct.shape[0]
+            ct, cW, cA, cnode = _grow1(ct, size), _grow2(cW, size), _grow2(cA, size), _grow1(cnode, size)
+        ok = True
+        for i in range(n):
+            wv = st[2][k, i] + w[l, j, i]
+            av = max(st[3][k, i], act[l, j, i])
+            if not fits(wv + av, cap):
+                ok = False
+                break
+            cW[m, i] = wv
+            cA[m, i] = av
+        if ok:
+            ct[m] = st[0][k] + lt[l, st[1][k], j]
+            cnode[m] = k
+            m += 1
+    return m, np.argsort(ct[:m], kind="mergesort"), (ct, cW, cA, cnode)
+
+
+@njit(cache=True)
+def _keep_undominated(new, new_cnt, first, cand, c, j, st, arena, na, track):
+    """Append candidate c to the new labels unless a new label with the same last
+    partition (those from `first` on) dominates it."""
+    ct, cW, cA, cnode = cand
+    n = cW.shape[1]
+    sw = swa = 0
+    for i in range(n):
+        sw += cW[c, i]
+        swa += cW[c, i] + cA[c, i]
+    for kk in range(first, new_cnt):
+        if new[5][kk] > sw or new[6][kk] > swa:  # cannot be <= on every chiplet
+            continue
+        dom = True
+        for i in range(n):
+            if new[2][kk, i] > cW[c, i] or new[2][kk, i] + new[3][kk, i] > cW[c, i] + cA[c, i]:
+                dom = False
+                break
+        if dom:
+            return new, new_cnt, arena, na
+    node = na
+    if track:
+        arena, na = _node(arena, na, j, st[4][cnode[c]])
+    new = _push(new, new_cnt, ct[c], j, cW[c], cA[c], node, sw, swa)
+    return new, new_cnt + 1, arena, na
+
+
+@njit(cache=True)
+def _front_covered(kept_w, kept_wa, nk, cW, cA, c):
+    """The quick pass's scalar front: is candidate c's (largest W, largest W + A) no
+    better than a faster kept one's?  Returns (covered, its largest W, largest W + A)."""
+    mw = mwa = 0
+    for i in range(cW.shape[1]):
+        mw = max(mw, cW[c, i])
+        mwa = max(mwa, cW[c, i] + cA[c, i])
+    for kk in range(nk):
+        if kept_w[kk] <= mw and kept_wa[kk] <= mwa:
+            return True, mw, mwa
+    return False, mw, mwa
+
+
+@njit(cache=True)
+def quick_pass(lt, w, act, cap, x, last, row, target):
+    """Rows (x, last] from at most BEAM labels per last partition, faster labels first,
+    each kept only when it widens the scalar (largest W, largest W + A) front.  With
+    target > x, also the partition indices of a tuple attaining row[target].  Returns
+    (path, largest label count)."""
+    q, n, track = lt.shape[2], w.shape[2], target > x
+    st, cnt, arena, na = _seed(lt, w, act, cap, x, track)
+    cand = (np.empty(64), np.empty((64, n), np.int64), np.empty((64, n), np.int64), np.empty(64, np.int64))
+    peak, y = cnt, x + 1
+    while cnt > 0:
+        done, path = _row(st, cnt, row, y, x, target, arena, track)
+        if done or y >= last:
+            return path, peak
+        new, new_cnt = _store(st[0].shape[0], n), 0
+        for j in range(q):
+            m, order, cand = _candidates(lt, w, act, cap, y, j, st, cnt, cand)
+            first, nk = new_cnt, 0
+            kept_w, kept_wa = np.empty(BEAM), np.empty(BEAM)
+            for oi in range(m):
+                if nk >= BEAM:
+                    break
+                covered, mw, mwa = _front_covered(kept_w, kept_wa, nk, cand[1], cand[2], order[oi])
+                if covered:
+                    continue
+                kept_w[nk], kept_wa[nk] = mw, mwa
+                nk += 1
+                new, new_cnt, arena, na = _keep_undominated(new, new_cnt, first, cand, order[oi], j, st, arena, na,
+                                                            track)
+        st, cnt = new, new_cnt
+        peak = max(peak, cnt)
+        y += 1
+    return np.empty(0, np.int64), peak
+
+
+@njit(cache=True)
+def _hopeless(t, F, l, j, last, ub, keep_below):
+    """True when the label (time t, layer l with partition j) cannot reach a row below the
+    quick pass's: t + F[l + 1, j, yy] >= ub[yy] * keep_below for every later yy."""
+    for yy in range(l + 1, last + 1):
+        if t + F[l + 1, j, yy] < ub[yy] * keep_below:
+            return False
+    return True
+
+
+@njit(cache=True)
+def exact_pass(lt, w, act, cap, x, last, row, target, F, ub):
+    """Rows (x, last]: the least time of a fitting tuple (dominance is exact), pruned by
+    the upper bounds `ub` of the quick pass.  F[l, j, y] is the least time of layers
+    l..y-1 after partition j, memory ignored.  A label is dropped when even its best
+    rest, F, cannot bring it below ub at any later row; `keep_below` widens the test by
+    the float round-off of summing the row's terms in two orders (docs/exact-models.md,
+    "Bound pruning"), so no label that could beat ub is ever dropped."""
+    q, n, track = lt.shape[2], w.shape[2], target > x
+    keep_below = 1.0 + 4.0 * (last - x + 2) * UNIT_ROUNDOFF
+    st, cnt, arena, na = _seed(lt, w, act, cap, x, track)
+    cand = (np.empty(64), np.empty((64, n), np.int64), np.empty((64, n), np.int64), np.empty(64, np.int64))
+    peak, y = cnt, x + 1
+    while cnt > 0:
+        done, path = _row(st, cnt, row, y, x, target, arena, track)
+        if done or y >= last:
+            return path, peak
+        new, new_cnt = _store(st[0].shape[0], n), 0
+        for j in range(q):
+            m, order, cand = _candidates(lt, w, act, cap, y, j, st, cnt, cand)
+            first = new_cnt
+            for oi in range(m):
+                if _hopeless(cand[0][order[oi]], F, y, j, last, ub, keep_below):
+                    continue
+                new, new_cnt, arena, na = _keep_undominated(new, new_cnt, first, cand, order[oi], j, st, arena, na,
+                                                            track)
+        st, cnt = new, new_cnt
+        peak = max(peak, cnt)
+        y += 1
+    return np.empty(0, np.int64), peak
