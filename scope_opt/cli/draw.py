@@ -41,7 +41,7 @@ def draw_mapping(instance: Instance, ev: Evaluation, out: Path) -> None:
     row = 0
     for s in segs:
         clusters = [c for c in ev.clusters if c.segment == s.index]
-        load = s.time_s - (instance.batch + s.clusters - 1) * s.period_s
+        load = s.weight_load_s
         ax.barh(row, load, left=t0, color="lightgray")
         for k, c in enumerate(clusters):
             # stage k handles sample b during period k + b

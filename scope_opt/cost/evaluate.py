@@ -9,6 +9,7 @@ from typing import Any
 
 import numpy as np
 
+from scope_opt.cost import formulas
 from scope_opt.cost.reference import CostModel
 from scope_opt.problem.instance import Instance
 from scope_opt.problem.mapping import Mapping, validate
@@ -55,6 +56,7 @@ class SegmentReport:
     period_s: float
     time_s: float
     passes: int = 1  # weight-tiling passes t of a one-layer segment
+    weight_load_s: float = 0.0  # W_s / b_dram: loading the segment's weights before it starts
 
 
 @dataclass(frozen=True)
@@ -98,80 +100,112 @@ class Evaluation:
         }
 
 
-def evaluate(instance: Instance, mapping: Mapping, cost: CostModel | None = None, src: str = "(mapping)") -> Evaluation:
-    """Score `mapping` exactly as docs/cost-model.md says."""
-    validate(mapping, instance, src)
-    cost = cost or CostModel(instance)
-    pkg, net = instance.package, instance.network
-    walk = serpentine(*pkg.mesh)
-    seg_reports, cl_reports = [], []
-    reason = None
-    total = 0.0
-    sram = nop = 0.0
-    where: dict[int, tuple[int, tuple[int, ...]]] = {}  # layer -> (segment, physical chiplets)
+def _placements(mapping: Mapping, walk: tuple[int, ...]) -> dict[int, tuple[int, tuple[int, ...]]]:
+    """layer -> (segment, the physical chiplets of its cluster)."""
+    where: dict[int, tuple[int, tuple[int, ...]]] = {}
     for si, seg in enumerate(mapping.segments):
         offset = 0
         for c in seg.clusters:
             for l in range(c.first, c.last):
                 where[l] = (si, walk[offset:offset + c.chiplets])
             offset += c.chiplets
-    for si, seg in enumerate(mapping.segments):
-        offset = 0
-        stage_max = 0.0
-        single = seg.last - seg.first == 1  # a one-layer segment may tile its weights
-        passes = cost.passes(seg.first, seg.clusters[0].partitions[0]) if single else 1
-        reps = passes or 1  # the input is read, received and stored once per pass
-        for c in seg.clusters:
-            layers = []
-            place = walk[offset:offset + c.chiplets]
-            offset += c.chiplets
-            for j, p in enumerate(c.partitions):
-                l = c.first + j
-                prev = c.partitions[j - 1] if j else None
-                rec = cost.received(l, p, prev if cost.owns_from_previous(l) else None)
-                layers.append(LayerReport(l, net.layers[l].name, p, cost.compute_s(l, p), cost.nop_s(l, p, prev),
-                                          cost.layer_time(l, p, prev), int(rec.max())))
-                sram += float((cost.weight_bytes(l, p) + reps * (cost.needed_bytes(l, p) + rec)
-                               + cost.act_bytes(l, p) - cost.needed_bytes(l, p)).sum())
-                for t, by in cost.received_by_tensor(l, p, prev if cost.owns_from_previous(l) else None):
-                    src_l = net.producer(t)
-                    if src_l is not None and where[src_l][0] == si:
-                        # a received byte crosses at least one link, even from its own chiplet
-                        hops = np.array([max(1.0, mean_hops(place[i], where[src_l][1], pkg.mesh)) for i in range(c.chiplets)])
-                    else:
-                        hops = np.array([dram_hops(place[i], pkg.mesh) for i in range(c.chiplets)])
-                    nop += reps * float((by * hops).sum())
-            mem = cost.cluster_memory(c.first, c.partitions)
-            fits = float(mem.max()) <= pkg.sram_bytes or (single and passes is not None)
-            if not fits and reason is None:
-                worst = int(np.argmax(mem))
-                reason = (f"cluster of layers [{c.first}, {c.last}) needs {int(mem[worst])} bytes on chiplet {worst} "
-                          f"but each chiplet has {int(pkg.sram_bytes)} bytes of SRAM"
-                          + ("; its activations alone leave no room for a weight tile" if single else ""))
-            stage = sum(x.time_s for x in layers)
-            stage_max = max(stage_max, stage)
-            cl_reports.append(ClusterReport(si, c.first, c.last, c.chiplets, tuple(place), stage,
-                                            sum(x.compute_s for x in layers), sum(x.nop_s for x in layers),
-                                            int(mem.max()), fits, tuple(layers), reps))
-        d_in, d_out, w = cost.segment_traffic_split(seg.first, seg.last)
-        d = reps * d_in + d_out
-        if single:
-            t = cost.single_segment_time(seg.first, seg.clusters[0].partitions[0])
-            c0 = cl_reports[-1]
-            period = max(c0.compute_s, reps * c0.nop_s, d / pkg.dram_bps)
+    return where
+
+
+@dataclass
+class _Tally:
+    """SRAM and NoP (byte x hop) traffic per sample, summed over the mapping."""
+
+    sram: float = 0.0
+    nop: float = 0.0
+
+
+def _layer(cost: CostModel, l: int, p, prev, reps: int, si: int, place, where, tally: _Tally) -> LayerReport:
+    """One layer's report; adds its SRAM and NoP traffic (`reps` times its input: weight
+    tiling passes) to the tally."""
+    net, mesh = cost.net, cost.pkg.mesh
+    owned_prev = prev if cost.owns_from_previous(l) else None
+    rec = cost.received(l, p, owned_prev)
+    tally.sram += float((cost.weight_bytes(l, p) + reps * (cost.needed_bytes(l, p) + rec)
+                         + cost.act_bytes(l, p) - cost.needed_bytes(l, p)).sum())
+    for t, by in cost.received_by_tensor(l, p, owned_prev):
+        src_l = net.producer(t)
+        if src_l is not None and where[src_l][0] == si:
+            # a received byte crosses at least one link, even from its own chiplet
+            hops = np.array([max(1.0, mean_hops(place[i], where[src_l][1], mesh)) for i in range(len(place))])
         else:
-            t = cost.segment_time(seg.first, seg.last, stage_max, len(seg.clusters))
-            period = max(stage_max, d / pkg.dram_bps)
-        total += t
-        seg_reports.append(SegmentReport(si, seg.first, seg.last, len(seg.clusters), stage_max, d, w,
-                                         d / pkg.dram_bps, period, t, reps))
+            hops = np.array([dram_hops(place[i], mesh) for i in range(len(place))])
+        tally.nop += reps * float((by * hops).sum())
+    return LayerReport(l, net.layers[l].name, p, cost.compute_s(l, p), cost.nop_s(l, p, prev),
+                       cost.layer_time(l, p, prev), int(rec.max()))
+
+
+def _cluster(cost: CostModel, c, si: int, place, single: bool, passes, where, tally: _Tally) -> tuple[ClusterReport, str | None]:
+    """One cluster's report, and why it does not fit (None when it does)."""
+    reps = passes or 1  # the input is read, received and stored once per pass
+    layers = tuple(_layer(cost, c.first + j, p, c.partitions[j - 1] if j else None, reps, si, place, where, tally)
+                   for j, p in enumerate(c.partitions))
+    mem = cost.cluster_memory(c.first, c.partitions)
+    fits = formulas.fits(mem.max(), cost.pkg.sram_bytes) or (single and passes is not None)
+    reason = None
+    if not fits:
+        worst = int(np.argmax(mem))
+        reason = (f"cluster of layers [{c.first}, {c.last}) needs {int(mem[worst])} bytes on chiplet {worst} "
+                  f"but each chiplet has {int(cost.pkg.sram_bytes)} bytes of SRAM"
+                  + ("; its activations alone leave no room for a weight tile" if single else ""))
+    stage = sum(x.time_s for x in layers)
+    return ClusterReport(si, c.first, c.last, c.chiplets, tuple(place), stage, sum(x.compute_s for x in layers),
+                         sum(x.nop_s for x in layers), int(mem.max()), fits, layers, reps), reason
+
+
+def _segment(cost: CostModel, si: int, seg, walk, where, tally: _Tally) -> tuple[SegmentReport, list, str | None]:
+    """One segment's report with its clusters' reports, and the first reason it does not fit."""
+    bw = cost.pkg.dram_bps
+    single = formulas.may_tile(seg.first, seg.last)
+    passes = cost.passes(seg.first, seg.clusters[0].partitions[0]) if single else 1
+    reps = passes or 1
+    clusters, reason, offset = [], None, 0
+    for c in seg.clusters:
+        report, why = _cluster(cost, c, si, walk[offset:offset + c.chiplets], single, passes, where, tally)
+        offset += c.chiplets
+        clusters.append(report)
+        reason = reason or why
+    stage_max = max(c.stage_s for c in clusters)
+    d_in, d_out, w = cost.segment_traffic_split(seg.first, seg.last)
+    d = reps * d_in + d_out
+    if single:
+        t = cost.single_segment_time(seg.first, seg.clusters[0].partitions[0])
+        period = formulas.tiled_period(clusters[0].compute_s, clusters[0].nop_s, reps, d_in, d_out, bw)
+    else:
+        t = cost.segment_time(seg.first, seg.last, stage_max, len(seg.clusters))
+        period = formulas.resident_period(stage_max, d / bw)
+    report = SegmentReport(si, seg.first, seg.last, len(seg.clusters), stage_max, d, w, d / bw, float(period), t,
+                           reps, w / bw)
+    return report, clusters, reason
+
+
+def evaluate(instance: Instance, mapping: Mapping, cost: CostModel | None = None, src: str = "(mapping)") -> Evaluation:
+    """Score `mapping` exactly as docs/cost-model.md says."""
+    validate(mapping, instance, src)
+    cost = cost or CostModel(instance)
+    pkg, net = instance.package, instance.network
+    walk = serpentine(*pkg.mesh)
+    where = _placements(mapping, walk)
+    tally = _Tally()
+    seg_reports, cl_reports, reason = [], [], None
+    for si, seg in enumerate(mapping.segments):
+        report, clusters, why = _segment(cost, si, seg, walk, where, tally)
+        seg_reports.append(report)
+        cl_reports += clusters
+        reason = reason or why
+    total = sum(s.time_s for s in seg_reports)
     en = pkg.energy
     dram_bytes = sum(s.weight_bytes for s in seg_reports) / instance.batch + sum(s.dram_bytes for s in seg_reports)
-    energy = EnergyReport(net.macs * en.mac_pj * 1e-12, sram * en.sram_pj_per_byte * 1e-12,
-                          nop * en.nop_pj_per_byte_hop * 1e-12, dram_bytes * en.dram_pj_per_byte * 1e-12)
+    energy = EnergyReport(net.macs * en.mac_pj * 1e-12, tally.sram * en.sram_pj_per_byte * 1e-12,
+                          tally.nop * en.nop_pj_per_byte_hop * 1e-12, dram_bytes * en.dram_pj_per_byte * 1e-12)
     feasible = reason is None
-    latency = total if feasible else math.inf
-    return Evaluation(feasible, reason, latency, instance.batch / latency if feasible else 0.0, energy,
+    latency_s = total if feasible else math.inf
+    return Evaluation(feasible, reason, latency_s, instance.batch / latency_s if feasible else 0.0, energy,
                       tuple(seg_reports), tuple(cl_reports), instance.batch)
 
 
@@ -181,7 +215,7 @@ def latency(instance: Instance, mapping: Mapping, cost: CostModel | None = None)
     cost = cost or CostModel(instance)
     total = 0.0
     for seg in mapping.segments:
-        if seg.last - seg.first == 1:  # one layer: weight tiling allowed
+        if formulas.may_tile(seg.first, seg.last):
             total += cost.single_segment_time(seg.first, seg.clusters[0].partitions[0])
             continue
         stage_max = 0.0

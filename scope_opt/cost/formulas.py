@@ -45,3 +45,9 @@ def passes(w, a, cap):
         if w[i] > 0:
             t = max(t, -(-w[i] // room))
     return t
+
+
+def may_tile(first, last):
+    """Weight tiling applies to a segment [first, last) that holds exactly one layer (so one
+    cluster); every other segment keeps its weights resident."""
+    return last - first == 1

@@ -69,7 +69,7 @@ class _Scorer:
 
     def segment(self, a: int, b: int) -> tuple[np.ndarray, tuple[float, Segment | None]]:
         """Every valid T_s of segment [a, b), and the least with its segment."""
-        if b - a == 1:
+        if formulas.may_tile(a, b):
             chunks, best = self.single(a)
             return (np.concatenate(chunks) if chunks else np.zeros(0)), best
         d, w = self.cost.segment_traffic(a, b)

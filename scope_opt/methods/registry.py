@@ -48,6 +48,7 @@ class Method:
     options: tuple[str, ...]  # the MethodOptions fields it reads
     cli: str  # its name on the command line (--method)
     solver: str | None = None  # --solver, for the MILP backends
+    backend: Backend | None = None  # the exact model's backend
     objectives: tuple[str, ...] = ("latency",)
 
     def space_of(self, options: MethodOptions) -> str:
@@ -90,9 +91,9 @@ METHODS: dict[str, Method] = {m.name: m for m in (
     Method("dp-segmented", Kind.EXACT, "dp", "segmented", _dp("segmented", False), (), "dp"),
     Method("dp-sequential", Kind.EXACT, "dp", "sequential", _dp("sequential", False), (), "dp"),
     Method("enumerate", Kind.EXACT, "enumerate", None, _enumerate, ("space", "max_mappings"), "enumerate"),
-    Method("cpsat", Kind.EXACT, "model", None, _model(Backend.CPSAT), _SOLVER_OPTIONS, "cpsat"),
-    Method("milp-highs", Kind.EXACT, "model", None, _model(Backend.HIGHS), _SOLVER_OPTIONS, "milp", "highs"),
-    Method("milp-cbc", Kind.EXACT, "model", None, _model(Backend.CBC), _SOLVER_OPTIONS, "milp", "cbc"),
+    Method("cpsat", Kind.EXACT, "model", None, _model(Backend.CPSAT), _SOLVER_OPTIONS, "cpsat", None, Backend.CPSAT),
+    Method("milp-highs", Kind.EXACT, "model", None, _model(Backend.HIGHS), _SOLVER_OPTIONS, "milp", "highs", Backend.HIGHS),
+    Method("milp-cbc", Kind.EXACT, "model", None, _model(Backend.CBC), _SOLVER_OPTIONS, "milp", "cbc", Backend.CBC),
 )}
 CLI_METHODS = tuple(dict.fromkeys(m.cli for m in METHODS.values()))
 MILP_SOLVERS = tuple(m.solver for m in METHODS.values() if m.solver)
@@ -121,6 +122,11 @@ def resolve(cli: str, solver: str | None = None) -> Method:
             raise InputError("(arguments)", "--solver", f"unknown MILP solver {solver!r}; expected {' or '.join(MILP_SOLVERS)}")
         return next(m for m in METHODS.values() if m.cli == "milp" and m.solver == solver)
     return METHODS[cli]
+
+
+def for_backend(backend: Backend) -> Method:
+    """The exact model solved by `backend`."""
+    return next(m for m in METHODS.values() if m.backend is backend)
 
 
 def dp_for(space: str) -> Method:

@@ -15,14 +15,6 @@ class Backend(str, Enum):
     CBC = "cbc"
     HIGHS = "highs"
 
-    @property
-    def method(self) -> str:
-        """The method's name in the registry (scope_opt.methods.registry)."""
-        return _BACKEND_METHOD[self]
-
-
-_BACKEND_METHOD = {Backend.CPSAT: "cpsat", Backend.CBC: "milp-cbc", Backend.HIGHS: "milp-highs"}
-
 
 @dataclass(frozen=True)
 class SolverSettings:

@@ -142,10 +142,8 @@ def resolve_model(model: str, base: Path, src: str) -> Path:
     raise InputError(src, "workload.model", f"no model '{model}': expected a name in models/ (e.g. resnet50), or a YAML or ONNX path relative to the instance file")
 
 
-def build_instance(raw: dict, src: str, base: Path, default_name: str, network: Network | None = None) -> Instance:
-    """An Instance from parsed TOML; `network`, when given, is used instead of loading
-    workload.model (a sweep cell carries its network with it)."""
-    known_keys(raw, ("name", "batch", "workload", "hardware", "space"), src, "")
+def _workload(raw: dict, src: str, base: Path, network: Network | None) -> Network:
+    """The [workload] table: the model (YAML or ONNX, or the network given), sliced."""
     workload = _section(raw, "workload", src)
     known_keys(workload, WORKLOAD_KEYS, src, "workload.")
     model = workload.get("model")
@@ -174,6 +172,11 @@ def build_instance(raw: dict, src: str, base: Path, default_name: str, network: 
                 or not 0 <= span[0] < span[1] <= n):
             raise InputError(src, "workload.layers", f"expected [first, last) with 0 <= first < last <= {n}, got {span!r}")
         network = network.slice(span[0], span[1])
+    return network
+
+
+def _package(raw: dict, src: str) -> Package:
+    """The [hardware] table, every field checked against its documented range."""
     hw = _section(raw, "hardware", src)
     known_keys(hw, HARDWARE_KEYS, src, "hardware.")
     d = Package(mesh=(1, 1))
@@ -186,7 +189,7 @@ def build_instance(raw: dict, src: str, base: Path, default_name: str, network: 
     known_keys(en, ENERGY_KEYS, src, "hardware.energy.")
     de = Energy()
     energy = Energy(*(float(_number(en, k, "hardware.energy.", src, getattr(de, k), kind="energy")) for k in ENERGY_KEYS))
-    package = Package(
+    return Package(
         mesh=mesh, pe_k=pe[0], pe_c=pe[1],
         freq_ghz=float(_number(hw, "freq_ghz", "hardware.", src, d.freq_ghz)),
         sram_kib=float(_number(hw, "sram_kib", "hardware.", src, d.sram_kib)),
@@ -195,6 +198,10 @@ def build_instance(raw: dict, src: str, base: Path, default_name: str, network: 
         bytes_per_element=_number(hw, "bytes_per_element", "hardware.", src, d.bytes_per_element),
         energy=energy,
     )
+
+
+def _partitions(raw: dict, src: str) -> str:
+    """The [space] table: "KH" (input- and weight-shared only) or "hybrid"."""
     space = _section(raw, "space", src)
     known_keys(space, SPACE_KEYS, src, "space.")
     parts = space.get("partitions", ["K", "H"])
@@ -203,9 +210,19 @@ def build_instance(raw: dict, src: str, base: Path, default_name: str, network: 
         raise InputError(src, "space.partitions", f'expected ["K", "H"] or ["hybrid"], got {parts!r}')
     if parts != ["hybrid"] and sorted(set(parts)) != ["H", "K"]:
         raise InputError(src, "space.partitions", f'expected ["K", "H"] or ["hybrid"] (both of K and H), got {parts!r}')
+    return "hybrid" if parts == ["hybrid"] else "KH"
+
+
+def build_instance(raw: dict, src: str, base: Path, default_name: str, network: Network | None = None) -> Instance:
+    """An Instance from parsed TOML; `network`, when given, is used instead of loading
+    workload.model (a sweep cell carries its network with it)."""
+    known_keys(raw, ("name", "batch", "workload", "hardware", "space"), src, "")
+    network = _workload(raw, src, base, network)
+    package = _package(raw, src)
+    partitions = _partitions(raw, src)
     batch = _number(raw, "batch", "", src, 1)
     name = text_value(raw.get("name", default_name), src, "name")
-    return Instance(name, batch, network, package, "hybrid" if parts == ["hybrid"] else "KH", src)
+    return Instance(name, batch, network, package, partitions, src)
 
 
 def load_instance(path: str | Path) -> Instance:

@@ -10,7 +10,6 @@ anything else is refused by name (or dropped with --skip-unsupported)."""
 
 from __future__ import annotations
 
-import re
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,6 +18,7 @@ from typing import Any
 from scope_opt.errors import InputError
 from scope_opt.problem.network import NETWORK_INPUT, Network
 from scope_opt.problem.network_yaml import build_network
+from scope_opt.problem.onnx_graph import _attrs, _load, _safe_name, _shapes
 
 LAYER_OPS = ("Conv", "Gemm", "MatMul", "Add", "Concat", "MaxPool", "AveragePool", "GlobalAveragePool",
              "GlobalMaxPool", "Flatten", "Reshape")
@@ -53,58 +53,8 @@ class ImportReport:
     dropped: list[str] = field(default_factory=list)  # "node (OpType)" skipped with --skip-unsupported
 
 
-def _attrs(node) -> dict[str, Any]:
-    import onnx
-    return {a.name: onnx.helper.get_attribute_value(a) for a in node.attribute}
-
-
-def _load(path: Path):
-    import onnx
-    if not path.is_file():
-        raise InputError(path, "(file)", "file not found; expected an ONNX model file")
-    try:
-        model = onnx.load(str(path), load_external_data=False)
-    except Exception as exc:  # protobuf raises its own DecodeError; any failure means the same to the user
-        raise InputError(path, "(file)", f"not a readable ONNX model ({type(exc).__name__}: {exc}); "
-                                         "expected a .onnx file as written by torch.onnx.export or onnx.save") from None
-    if not model.graph.node:
-        raise InputError(path, "graph", "the ONNX graph has no nodes; expected a model with Conv/Gemm layers")
-    try:
-        model = onnx.shape_inference.infer_shapes(model)
-    except Exception:
-        pass  # shapes of weights and the input still come from the graph's declarations
-    return model
-
-
-def _shapes(model) -> dict[str, list[int | None]]:
-    out: dict[str, list[int | None]] = {}
-    g = model.graph
-    for vi in [*g.input, *g.value_info, *g.output]:
-        t = vi.type.tensor_type
-        if t.HasField("shape"):
-            out[vi.name] = [d.dim_value if d.HasField("dim_value") else None for d in t.shape.dim]
-    for init in g.initializer:
-        out[init.name] = list(init.dims)
-    return out
-
-
-def _safe_name(raw: str, taken: set[str]) -> str:
-    base = re.sub(r"[^A-Za-z0-9_.-]", "_", raw).strip("_.") or "layer"
-    name, k = base, 1
-    while name in taken or name == NETWORK_INPUT:
-        k += 1
-        name = f"{base}_{k}"
-    taken.add(name)
-    return name
-
-
-def import_onnx(path: str | Path, input_shape: tuple[int, int, int] | None = None,
-                skip_unsupported: bool = False, name: str | None = None) -> ImportReport:
-    """Read an ONNX file into a network description (dict), checked by build_network."""
-    path = Path(path)
-    model = _load(path)
-    g = model.graph
-    shapes = _shapes(model)
+def _input_chw(path: Path, g, shapes: dict, input_shape) -> tuple[str, tuple[int, int, int]]:
+    """The one data input of the graph and its (C, H, W)."""
     constants = {i.name for i in g.initializer} | {o for n in g.node if n.op_type == "Constant" for o in n.output}
     weight_inputs = {n.input[1] for n in g.node if n.op_type in ("Conv", "Gemm", "MatMul") and len(n.input) > 1}
     data_inputs = [i for i in g.input if i.name not in constants and i.name not in weight_inputs]
@@ -114,119 +64,144 @@ def import_onnx(path: str | Path, input_shape: tuple[int, int, int] | None = Non
     x = data_inputs[0].name
     dims = shapes.get(x, [])
     if input_shape is not None:
-        c, h, w = input_shape
-    elif len(dims) == 4 and all(isinstance(d, int) and d > 0 for d in dims[1:]):
-        c, h, w = dims[1:]
-    elif len(dims) == 2 and isinstance(dims[1], int) and dims[1] > 0:
-        c, h, w = dims[1], 1, 1
-    else:
-        raise InputError(path, f"graph.input {x}", f"shape {dims} is not [N, C, H, W] with known C, H, W; "
-                                                    "give it with --input-shape C,H,W (or workload.input_shape)")
-    report = ImportReport({})
-    ref: dict[str, str | list[str]] = {x: NETWORK_INPUT}  # data tensor -> layer name, or the list a Concat joins
-    layers: list[_Layer] = []
-    by_name: dict[str, _Layer] = {}
-    taken: set[str] = set()
-    uses = Counter(i for n in g.node for i in n.input)
+        return x, tuple(input_shape)
+    if len(dims) == 4 and all(isinstance(d, int) and d > 0 for d in dims[1:]):
+        return x, tuple(dims[1:])
+    if len(dims) == 2 and isinstance(dims[1], int) and dims[1] > 0:
+        return x, (dims[1], 1, 1)
+    raise InputError(path, f"graph.input {x}", f"shape {dims} is not [N, C, H, W] with known C, H, W; "
+                                                "give it with --input-shape C,H,W (or workload.input_shape)")
 
+
+def _conv_pad(path: Path, where: str, a: dict, R: int, S: int) -> int | None:
+    """The pad of a Conv: one for all sides, or None for the default per-axis rule."""
+    pads = a.get("pads")
+    if a.get("auto_pad", b"NOTSET") not in (b"NOTSET", "NOTSET"):
+        return 0 if a["auto_pad"] in (b"VALID", "VALID") else None
+    if pads is None:
+        return 0
+    if len(set(pads)) == 1:
+        return pads[0]
+    if list(pads) != [(R - 1) // 2, (S - 1) // 2] * 2:  # the default per-axis rule needs no pad
+        raise InputError(path, where, f"pads {pads}: expected one pad for all sides, or [(R-1)//2, (S-1)//2] on each side")
+    return None
+
+
+class _Importer:
+    """One pass over the graph's nodes, in order; each operator has its handler."""
+
+    def __init__(self, path: Path, model, input_shape, skip_unsupported: bool) -> None:
+        self.path, self.g, self.skip = path, model.graph, skip_unsupported
+        self.shapes = _shapes(model)
+        x, self.chw = _input_chw(path, self.g, self.shapes, input_shape)
+        self.report = ImportReport({})
+        self.ref: dict[str, str | list[str]] = {x: NETWORK_INPUT}  # data tensor -> layer, or the list a Concat joins
+        self.layers: list[_Layer] = []
+        self.by_name: dict[str, _Layer] = {}
+        self.taken: set[str] = set()
+        self.uses = Counter(i for n in self.g.node for i in n.input)
+
+    @staticmethod
     def where(node) -> str:
         return f"node {node.name or node.output[0]!r} ({node.op_type})"
 
-    def single(node, tensor: str) -> str:
-        r = ref[tensor]
+    def single(self, node, tensor: str) -> str:
+        r = self.ref[tensor]
         if isinstance(r, list):
-            raise InputError(path, where(node), "reads a Concat output directly; only Conv, Gemm and MatMul can "
-                                                "read concatenated tensors here")
+            raise InputError(self.path, self.where(node), "reads a Concat output directly; only Conv, Gemm and MatMul can "
+                                                          "read concatenated tensors here")
         return r
 
-    def add_layer(node, layer: _Layer) -> None:
-        layer.name = _safe_name(node.name or node.output[0], taken)
-        layers.append(layer)
-        by_name[layer.name] = layer
-        ref[node.output[0]] = layer.name
+    def add_layer(self, node, layer: _Layer) -> None:
+        layer.name = _safe_name(node.name or node.output[0], self.taken)
+        self.layers.append(layer)
+        self.by_name[layer.name] = layer
+        self.ref[node.output[0]] = layer.name
 
-    for node in g.node:
-        data = [i for i in node.input if i in ref]
+    def sources(self, tensor: str) -> list[str]:
+        src = self.ref[tensor]
+        return src if isinstance(src, list) else [src]
+
+    def conv(self, node, data, a) -> None:
+        wshape = self.shapes.get(node.input[1])
+        if not wshape or len(wshape) != 4 or any(not isinstance(d, int) for d in wshape):
+            raise InputError(self.path, self.where(node), f"weight {node.input[1]!r} has no known 4-d shape; expected [K, C/groups, R, S]")
+        if any(d != 1 for d in a.get("dilations", [1, 1])):
+            raise InputError(self.path, self.where(node), f"dilations {a['dilations']} are not supported; expected 1")
+        strides = a.get("strides", [1, 1])
+        if len(set(strides)) != 1:
+            raise InputError(self.path, self.where(node), f"strides {strides} differ per axis; expected equal strides")
+        K, _, R, S = wshape
+        pad = _conv_pad(self.path, self.where(node), a, R, S)
+        self.add_layer(node, _Layer("", "conv", K, self.sources(data[0]), R, S, strides[0], a.get("group", 1), pad))
+
+    def fc(self, node, data, a) -> None:
+        wshape = self.shapes.get(node.input[1]) if len(node.input) > 1 else None
+        if node.input[1] in self.ref or not wshape or len(wshape) != 2:
+            raise InputError(self.path, self.where(node), "expected a constant 2-d weight as the second operand (an fc layer)")
+        K = wshape[0] if (node.op_type == "Gemm" and a.get("transB", 0)) else wshape[1]
+        self.add_layer(node, _Layer("", "fc", K, self.sources(data[0])))
+
+    def pool(self, node, data, a) -> None:
+        src = self.single(node, data[0])
+        if node.op_type.startswith("Global"):
+            known = self.shapes.get(data[0])
+            if known and len(known) == 4 and all(isinstance(d, int) and d > 0 for d in known[2:]):
+                hh, ww = known[2], known[3]
+            else:  # no inferred shape: build the network so far and read it
+                part = build_network(_describe("partial", self.chw, self.layers), str(self.path), "partial")
+                shp = part.shape(src)
+                hh, ww = shp.H, shp.W
+            self.add_layer(node, _Layer("", "pool", 0, [src], hh, ww, 1, 1, 0))
+            return
+        k = a.get("kernel_shape", [1, 1])
+        strides = a.get("strides", [1, 1])
+        pads = a.get("pads", [0, 0, 0, 0])
+        if len(set(strides)) != 1 or len(set(pads)) != 1 or a.get("ceil_mode", 0):
+            raise InputError(self.path, self.where(node), f"strides {strides}, pads {pads}, ceil_mode {a.get('ceil_mode', 0)}: "
+                                                          "expected equal strides and pads and floor rounding")
+        self.add_layer(node, _Layer("", "pool", 0, [src], k[0], k[1], strides[0], 1, pads[0]))
+
+    def concat(self, node, data, a) -> None:
+        if a.get("axis", 1) != 1 or len(data) != len(node.input):
+            raise InputError(self.path, self.where(node), f"expected a concatenation of data tensors on channels (axis 1), got axis {a.get('axis')}")
+        self.ref[node.output[0]] = [s for t in data for s in self.sources(t)]
+
+    def node(self, node) -> None:
+        data = [i for i in node.input if i in self.ref]
         op = node.op_type
         if not data or op in ("Shape", "Size"):  # constants, or the metadata of a tensor (shapes for Reshape)
-            report.folded[op] += 1
-            continue
-        a = _attrs(node)
-        if op == "Conv":
-            wshape = shapes.get(node.input[1])
-            if not wshape or len(wshape) != 4 or any(not isinstance(d, int) for d in wshape):
-                raise InputError(path, where(node), f"weight {node.input[1]!r} has no known 4-d shape; expected [K, C/groups, R, S]")
-            if any(d != 1 for d in a.get("dilations", [1, 1])):
-                raise InputError(path, where(node), f"dilations {a['dilations']} are not supported; expected 1")
-            strides = a.get("strides", [1, 1])
-            if len(set(strides)) != 1:
-                raise InputError(path, where(node), f"strides {strides} differ per axis; expected equal strides")
-            K, _, R, S = wshape
-            pads = a.get("pads")
-            pad = None
-            if a.get("auto_pad", b"NOTSET") not in (b"NOTSET", "NOTSET"):
-                if a["auto_pad"] in (b"VALID", "VALID"):
-                    pad = 0
-            elif pads is not None:
-                if len(set(pads)) == 1:
-                    pad = pads[0]
-                elif list(pads) != [(R - 1) // 2, (S - 1) // 2] * 2:  # the default per-axis rule needs no pad
-                    raise InputError(path, where(node), f"pads {pads}: expected one pad for all sides, or "
-                                                        f"[(R-1)//2, (S-1)//2] on each side")
-            else:
-                pad = 0
-            src = ref[data[0]]
-            add_layer(node, _Layer("", "conv", K, src if isinstance(src, list) else [src], R, S, strides[0],
-                                   a.get("group", 1), pad))
-        elif op in ("Gemm", "MatMul"):
-            wshape = shapes.get(node.input[1]) if len(node.input) > 1 else None
-            if node.input[1] in ref or not wshape or len(wshape) != 2:
-                raise InputError(path, where(node), "expected a constant 2-d weight as the second operand (an fc layer)")
-            K = wshape[0] if (op == "Gemm" and a.get("transB", 0)) else wshape[1]
-            src = ref[data[0]]
-            add_layer(node, _Layer("", "fc", K, src if isinstance(src, list) else [src]))
-        elif op in ("MaxPool", "AveragePool", "GlobalAveragePool", "GlobalMaxPool"):
-            src = single(node, data[0])
-            if op.startswith("Global"):
-                known = shapes.get(data[0])
-                if known and len(known) == 4 and all(isinstance(d, int) and d > 0 for d in known[2:]):
-                    hh, ww = known[2], known[3]
-                else:  # no inferred shape: build the network so far and read it
-                    part = build_network(_describe("partial", (c, h, w), layers), str(path), "partial")
-                    shp = part.shape(src)
-                    hh, ww = shp.H, shp.W
-                add_layer(node, _Layer("", "pool", 0, [src], hh, ww, 1, 1, 0))
-            else:
-                k = a.get("kernel_shape", [1, 1])
-                strides = a.get("strides", [1, 1])
-                pads = a.get("pads", [0, 0, 0, 0])
-                if len(set(strides)) != 1 or len(set(pads)) != 1 or a.get("ceil_mode", 0):
-                    raise InputError(path, where(node), f"strides {strides}, pads {pads}, ceil_mode {a.get('ceil_mode', 0)}: "
-                                                        "expected equal strides and pads and floor rounding")
-                add_layer(node, _Layer("", "pool", 0, [src], k[0], k[1], strides[0], 1, pads[0]))
-        elif op == "Concat":
-            if a.get("axis", 1) != 1 or len(data) != len(node.input):
-                raise InputError(path, where(node), f"expected a concatenation of data tensors on channels (axis 1), got axis {a.get('axis')}")
-            parts: list[str] = []
-            for t in data:
-                r = ref[t]
-                parts.extend(r if isinstance(r, list) else [r])
-            ref[node.output[0]] = parts
+            self.report.folded[op] += 1
+            return
+        handler = {"Conv": self.conv, "Gemm": self.fc, "MatMul": self.fc, "MaxPool": self.pool, "AveragePool": self.pool,
+                   "GlobalAveragePool": self.pool, "GlobalMaxPool": self.pool, "Concat": self.concat}.get(op)
+        if handler is not None:
+            handler(node, data, _attrs(node))
         elif op == "Add" and len(data) == 2:
-            _fold_residual(path, node, where(node), [single(node, t) for t in data], data, uses, layers, by_name, ref)
+            _fold_residual(self.path, node, self.where(node), [self.single(node, t) for t in data], data, self.uses,
+                           self.layers, self.by_name, self.ref)
         elif op in ("Flatten", "Reshape") or op in FOLDED_OPS or (op in CONSTANT_ARITHMETIC and len(data) == 1):
-            ref[node.output[0]] = ref[data[0]]
-            report.folded[op] += 1
-        elif skip_unsupported:
-            ref[node.output[0]] = ref[data[0]]
-            report.dropped.append(where(node))
+            self.ref[node.output[0]] = self.ref[data[0]]
+            self.report.folded[op] += 1
+        elif self.skip:
+            self.ref[node.output[0]] = self.ref[data[0]]
+            self.report.dropped.append(self.where(node))
         else:
-            raise InputError(path, where(node), f"operator {op} cannot be expressed in the scope-opt model; supported: "
-                                                f"{SUPPORTED_TEXT} (or pass --skip-unsupported to drop it with a warning)")
-    if not layers:
+            raise InputError(self.path, self.where(node), f"operator {op} cannot be expressed in the scope-opt model; supported: "
+                                                          f"{SUPPORTED_TEXT} (or pass --skip-unsupported to drop it with a warning)")
+
+
+def import_onnx(path: str | Path, input_shape: tuple[int, int, int] | None = None,
+                skip_unsupported: bool = False, name: str | None = None) -> ImportReport:
+    """Read an ONNX file into a network description (dict), checked by build_network."""
+    path = Path(path)
+    imp = _Importer(path, _load(path), input_shape, skip_unsupported)
+    for node in imp.g.node:
+        imp.node(node)
+    if not imp.layers:
         raise InputError(path, "graph", "no Conv, Gemm, MatMul or pool node found; nothing to map")
-    report.description = _describe(name or path.stem, (c, h, w), layers)
-    return report
+    imp.report.description = _describe(name or path.stem, imp.chw, imp.layers)
+    return imp.report
 
 
 def _chain(name: str, by_name: dict[str, _Layer]) -> list[str]:

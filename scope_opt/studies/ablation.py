@@ -94,14 +94,14 @@ class Ablation:
         t, p, bounds, alloc, _, _ = scope_segment(tm.flat, a, b, False, self.instance.batch, tm.load_prefix, tm.wsize,
                                                   tm.dram_s, tm.weights_s, tab, self.done)
         if t == INF:
-            return tm.single_segment(a) if b - a == 1 else (INF, None)
+            return tm.single_segment(a) if formulas.may_tile(a, b) else (INF, None)
         return float(t), Segment(tuple(self.cluster(kind, int(bounds[c]), int(bounds[c + 1]), int(alloc[c]))
                                        for c in range(p)))
 
     def segment_exact(self, kind: str, a: int, b: int) -> tuple[float, Segment | None]:
         """The least T_s of [a, b) over every clustering and allocation, on table `kind`
         (a one-layer segment: its closed form, weight tiling included)."""
-        if b - a == 1:
+        if formulas.may_tile(a, b):
             return self.terms.single_segment(a)
         tb = self.table(kind)
         G = np.empty((min(self.L, self.N) + 1, self.L + 1, self.N + 1))

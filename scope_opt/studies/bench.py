@@ -9,10 +9,7 @@ import hashlib
 import os
 import re
 import tempfile
-import importlib
 import json
-import sys
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,20 +18,18 @@ import numpy as np
 
 from scope_opt import __version__
 from scope_opt.methods.baselines import unfit_layers
-from scope_opt.cost.reference import CostModel
 from scope_opt.cost.terms import CostTerms
 from scope_opt.methods.dp.chain import MEMORY_LIMIT_BYTES, dp_memory_bytes
 from scope_opt.errors import InputError
-from scope_opt.cost.evaluate import evaluate
 from scope_opt.studies.executor import Executor, run_cells
 from scope_opt.methods.settings import SolverSettings
 from scope_opt.problem.instance import Instance, load_instance
-from scope_opt.problem.mapping import Mapping, mapping_from_dict, validate
 from scope_opt.formats.outputs import dumps, write_text_atomic
 from scope_opt.methods.result import SolveResult
 from scope_opt.methods.registry import METHODS, Kind, MethodOptions, ablation_method, special, user_method
 from scope_opt.methods.enumerate import DEFAULT_MAX_MAPPINGS
 from scope_opt.solve import solve
+from scope_opt.studies.user_heuristic import load_heuristic, run_user_heuristic  # noqa: F401  (bench.load_heuristic)
 from scope_opt.methods.space import StructuralSpace
 
 HEURISTIC_METHODS = tuple(m.name for m in METHODS.values() if m.kind is Kind.HEURISTIC)
@@ -62,34 +57,6 @@ def suite_files(suite: str, root: Path) -> tuple[str, list[Path]]:
     if not files:
         raise InputError(folder, "SUITE", "the folder holds no .toml instance files")
     return folder.name, files
-
-
-def load_heuristic(spec: str) -> Callable[[Instance], Mapping]:
-    """`package.module:function`, imported with the working directory on the path."""
-    if ":" not in spec:
-        raise InputError("(arguments)", "--heuristic", f"expected package.module:function, got {spec!r}")
-    module, func = spec.split(":", 1)
-    if str(Path.cwd()) not in sys.path:
-        sys.path.insert(0, str(Path.cwd()))
-    try:
-        fn = getattr(importlib.import_module(module), func)
-    except (ImportError, AttributeError) as exc:
-        raise InputError("(arguments)", "--heuristic", f"cannot load {spec!r} ({exc}); expected an importable module and function") from None
-    return fn
-
-
-def run_user_heuristic(instance: Instance, spec: str, cost: CostModel) -> SolveResult:
-    fn = load_heuristic(spec)
-    start = time.perf_counter()
-    mapping = fn(instance)
-    elapsed = time.perf_counter() - start
-    if isinstance(mapping, dict):
-        mapping = mapping_from_dict(mapping, spec)
-    if not isinstance(mapping, Mapping):
-        raise InputError(spec, "return value", f"expected a scope_opt.mapping.Mapping (or its dict form), got {type(mapping).__name__}")
-    validate(mapping, instance, spec)
-    return SolveResult(user_method(spec), "merged", "heuristic", mapping, evaluate(instance, mapping, cost), None, elapsed, None,
-                       {"heuristic": spec})
 
 
 def methods_for(instance: Instance, settings: BenchSettings) -> list[str]:
@@ -214,7 +181,8 @@ def run_suite(suite: str, root: Path, out_root: Path, settings: BenchSettings,
     broken = list(broken) + [(k.split("__")[0] + " / " + k.split("__")[1], m) for k, m in failures.items()]
     add_ranks_and_gaps(rows)
     write_csv(rows, out / "results.csv")
-    from scope_opt.studies.bench_report import plots, summary, write_ablation_csv
+    from scope_opt.studies.bench_plots import plots
+    from scope_opt.studies.bench_report import summary, write_ablation_csv
     plots(rows, out)
     write_ablation_csv(rows, out / "ablation.csv")
     write_text_atomic(out / "summary.md", summary(name, rows, settings, broken))

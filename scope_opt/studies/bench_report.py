@@ -1,113 +1,23 @@
-"""The bench's plots and Markdown summary, computed from the result rows."""
+"""The bench's Markdown summary and ablation table, computed from the result rows
+(the plots are bench_plots.py)."""
 
 from __future__ import annotations
 
 import math
 from pathlib import Path
 
-import numpy as np
 
-from scope_opt.formats.outputs import save_figure, write_text_atomic
+from scope_opt.formats.outputs import write_text_atomic
 from scope_opt.methods.registry import METHODS, Kind, ablation_method, special
 
 HEURISTICS = tuple(m.name for m in METHODS.values() if m.kind is Kind.HEURISTIC)
 BASELINES = ("segmented", "sequential")
-STEPS = ("segmentation", "clustering", "partition")
-
-
-def _plotted(r: dict) -> bool:
-    """The throughput and energy plots show the searches and the optima, not the ablation variants."""
-    return (special(r["method"]) or ("",))[0] != "ablation"
+STEPS = ("segmentation", "clustering", "partition")  # search/ablation.py's steps
 
 
 def _best(group: list[dict], methods) -> dict | None:
     cands = [r for r in group if r["method"] in methods and r["latency_s"] is not None]
     return min(cands, key=lambda r: r["latency_s"]) if cands else None
-
-
-def plots(rows: list[dict], out: Path) -> None:
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    networks = sorted({r["network"] for r in rows})
-    methods = sorted({r["method"] for r in rows if _plotted(r)}, key=lambda m: (m not in HEURISTICS, m))
-    for metric, label, fname in (("throughput", "throughput (samples/s)", "throughput.png"),
-                                 ("energy_j", "energy per sample (J)", "energy.png")):
-        fig, axes = plt.subplots(1, len(networks), figsize=(4.2 * len(networks), 3.6), squeeze=False)
-        for ax, net in zip(axes[0], networks):
-            sub = [r for r in rows if r["network"] == net]
-            for m in methods:
-                pts = sorted((r["chiplets"], r[metric]) for r in sub
-                             if r["method"] == m and r[metric] is not None and r["latency_s"] is not None)
-                if pts:
-                    ax.plot([p[0] for p in pts], [p[1] for p in pts], "o-", label=m)
-            if metric == "throughput":
-                peak = sorted({(r["chiplets"], r["peak_throughput"]) for r in sub})
-                ax.plot([p[0] for p in peak], [p[1] for p in peak], "k--", label="peak MACs limit")
-                ax.set_yscale("log")
-            ax.set_title(net)
-            ax.set_xlabel("chiplets")
-            ax.set_ylabel(label)
-        handles, labels = axes[0][0].get_legend_handles_labels()
-        fig.legend(handles, labels, loc="lower center", ncol=min(len(labels), 5), fontsize=7)
-        fig.tight_layout(rect=(0, 0.1, 1, 1))
-        save_figure(fig, out / fname, dpi=110)
-        plt.close(fig)
-    with_dist = [r for r in rows if r["method"] == "enumerate" and r.get("latencies_file")]
-    if with_dist:
-        fig, axes = plt.subplots(1, len(with_dist), figsize=(4 * len(with_dist), 3.4), squeeze=False)
-        for ax, er in zip(axes[0], with_dist):
-            lat = np.load(er["latencies_file"])
-            ax.hist(lat * 1e6, bins=60, color="lightgray")
-            for r in rows:
-                if r["instance"] == er["instance"] and r["method"] in (*HEURISTICS, "enumerate") and r["latency_s"]:
-                    style = {"scope": "r-", "segmented": "b--", "sequential": "g:", "fastdp": "m-.", "enumerate": "k-"}[r["method"]]
-                    ax.axvline(r["latency_s"] * 1e6, color=style[0], linestyle=style[1:], lw=3 if r["method"] == "scope" else 1.2,
-                               label=f"{'optimum' if r['method'] == 'enumerate' else r['method']}")
-            ax.set_title(f"{er['instance']} ({lat.size} mappings)", fontsize=8)
-            ax.set_xlabel("T (us)")
-            ax.set_yscale("log")
-        axes[0][0].legend(fontsize=7)
-        fig.tight_layout()
-        save_figure(fig, out / "ranks.png", dpi=110)
-        plt.close(fig)
-    heur = [r for r in rows if (r["method"] in HEURISTICS or (special(r["method"]) or ("",))[0] == "user")
-            and (r.get("gap_to_space_optimum") is not None or r["gap_to_optimum"] is not None)]
-    if heur:
-        insts = sorted({r["instance"] for r in heur})
-        hm = sorted({r["method"] for r in heur})
-        fig, ax = plt.subplots(figsize=(max(5, 1.2 * len(insts)), 3.6))
-        width = 0.8 / len(hm)
-        for k, m in enumerate(hm):
-            vals = [next((100 * _own_gap(r) for r in heur if r["instance"] == i and r["method"] == m and _own_gap(r) is not None), 0)
-                    for i in insts]
-            ax.bar(np.arange(len(insts)) + k * width, vals, width, label=m)
-        ax.set_xticks(np.arange(len(insts)) + 0.4 - width / 2, insts, rotation=30, ha="right", fontsize=7)
-        ax.set_ylabel("gap to its space's optimum (%)")
-        ax.legend(fontsize=7)
-        fig.tight_layout()
-        save_figure(fig, out / "gaps.png", dpi=110)
-        plt.close(fig)
-    shares = ablation_shares(rows)
-    if shares:
-        insts = list(shares)
-        fig, ax = plt.subplots(figsize=(max(5, 0.9 * len(insts)), 3.8))
-        up, down = np.zeros(len(insts)), np.zeros(len(insts))  # a negative share is drawn below zero
-        for step in STEPS:
-            vals = np.array([100 * shares[i][step] for i in insts])
-            base = np.where(vals >= 0, up, down)
-            ax.bar(range(len(insts)), vals, 0.6, bottom=base, label=f"{step} (exact)")
-            up += np.maximum(vals, 0)
-            down += np.minimum(vals, 0)
-        ax.axhline(0, color="black", lw=0.6)
-        ax.set_xticks(range(len(insts)), [i.replace("-simba-", " ") for i in insts], rotation=40, ha="right", fontsize=7)
-        ax.set_ylabel("Scope's gap to the optimum (%)")
-        ax.set_title("Where Scope's search loses: each step's Shapley share of its gap", fontsize=9)
-        ax.legend(fontsize=7)
-        fig.tight_layout()
-        save_figure(fig, out / "ablation.png", dpi=110)
-        plt.close(fig)
 
 
 def _own_gap(r: dict) -> float | None:

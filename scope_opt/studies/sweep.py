@@ -25,7 +25,7 @@ from scope_opt.errors import InputError
 from scope_opt.methods.registry import METHODS as REGISTRY
 from scope_opt.studies.executor import Executor, run_cells
 from scope_opt.formats.inputs import known_keys, number, parse, read_text
-from scope_opt.formats.outputs import dumps, save_figure, write_text_atomic
+from scope_opt.formats.outputs import dumps, write_text_atomic
 
 SWEPT = ("mesh", "pe_array", "freq_ghz", "sram_kib", "nop_gbps", "dram_gbps", "bytes_per_element", "batch")
 METHODS = tuple(m.name for m in REGISTRY.values() if m.family != "enumerate")  # registry names (docs/sweeps.md)
@@ -89,23 +89,8 @@ def _label(value: Any) -> str:
     return "x".join(map(str, value)) if isinstance(value, list) else f"{value:g}" if isinstance(value, float) else str(value)
 
 
-def load_sweep(path: str | Path) -> Sweep:
-    """Read and check a sweep spec; every cell's instance is validated now, before any runs."""
-    from scope_opt.problem.instance import build_instance, resolve_model
-    from scope_opt.problem.network_yaml import build_network
-    path = Path(path)
-    src = str(path)
-    raw = parse(path, read_text(path, "a sweep spec TOML file"), "toml")
-    known_keys(raw, SPEC_KEYS, src, "")
-    name = raw.get("name", path.stem)
-    if not isinstance(name, str) or not name.replace("-", "").replace("_", "").isalnum():
-        raise InputError(src, "name", f"expected letters, digits, '-' and '_' (it names the results folder), got {name!r}")
-    networks = raw.get("networks")
-    if not isinstance(networks, list) or not networks or not all(isinstance(n, str) and n for n in networks):
-        raise InputError(src, "networks", "expected a non-empty list of model names or paths, e.g. [\"resnet50\"]")
-    methods = raw.get("methods", ["scope", "segmented", "sequential", "dp"])
-    if not isinstance(methods, list) or not methods or any(m not in METHODS for m in methods):
-        raise InputError(src, "methods", f"expected a list of methods from {', '.join(METHODS)}, got {methods!r}")
+def _axes(raw: dict, src: str) -> tuple[dict, dict, list]:
+    """(hardware, the swept axes in spec order, the batch values) of a spec."""
     hardware = raw.get("hardware", {})
     grid = raw.get("grid", {})
     if not isinstance(hardware, dict) or not isinstance(grid, dict):
@@ -120,27 +105,40 @@ def load_sweep(path: str | Path) -> Sweep:
         axes[field] = values
     if "batch" in grid:
         axes["batch"] = grid["batch"]
+    return hardware, axes, batch
+
+
+def _settings(raw: dict, src: str) -> tuple[float, int, int]:
     settings = raw.get("settings", {})
     if not isinstance(settings, dict):
         raise InputError(src, "settings", "expected a table")
     known_keys(settings, SETTINGS_KEYS, src, "settings.")
-    st = (float(number(settings.get("time_limit", 60.0), src, "settings.time_limit", 0, 1e6, low_open=True)),
-          number(settings.get("threads", 1), src, "settings.threads", 1, 256, integer=True),
-          number(settings.get("seed", 0), src, "settings.seed", 0, 2**31 - 1, integer=True))
-    fields = tuple(axes)
-    points = list(itertools.product(*axes.values())) if axes else [()]
-    if len(points) * len(networks) * len(methods) > MAX_CELLS:
-        raise InputError(src, "grid", f"{len(points) * len(networks) * len(methods)} cells is more than {MAX_CELLS}")
-    reference = {f: hardware.get(f, batch[0] if f == "batch" else axes[f][0]) for f in fields}
+    return (float(number(settings.get("time_limit", 60.0), src, "settings.time_limit", 0, 1e6, low_open=True)),
+            number(settings.get("threads", 1), src, "settings.threads", 1, 256, integer=True),
+            number(settings.get("seed", 0), src, "settings.seed", 0, 2**31 - 1, integer=True))
+
+
+def _network(net_name: str, path: Path, src: str):
+    """A swept network: its path, its description (dict) and the checked Network."""
+    from scope_opt.problem.instance import resolve_model
+    from scope_opt.problem.network_yaml import build_network
+    model_path = resolve_model(net_name, path.parent, src)
+    if model_path.suffix == ".onnx":
+        from scope_opt.problem.onnx_import import import_onnx
+        net_raw = import_onnx(model_path).description
+    else:
+        net_raw = parse(model_path, read_text(model_path, "a network YAML file"), "yaml")
+    return model_path, net_raw, build_network(net_raw, str(model_path), model_path.stem)
+
+
+def _cells(raw: dict, path: Path, src: str, networks: list, methods: list, hardware: dict, axes: dict, batch: list,
+           st: tuple) -> list[Cell]:
+    """Every (network, grid point, method) cell, each instance checked before any runs."""
+    from scope_opt.problem.instance import build_instance
+    fields, points = tuple(axes), (list(itertools.product(*axes.values())) if axes else [()])
     cells = []
     for net_name in networks:
-        model_path = resolve_model(net_name, path.parent, src)
-        if model_path.suffix == ".onnx":
-            from scope_opt.problem.onnx_import import import_onnx
-            net_raw = import_onnx(model_path).description
-        else:
-            net_raw = parse(model_path, read_text(model_path, "a network YAML file"), "yaml")
-        network = build_network(net_raw, str(model_path), model_path.stem)
+        model_path, net_raw, network = _network(net_name, path, src)
         for point in points:
             values = dict(zip(fields, point))
             hw = {k: v for k, v in hardware.items()}
@@ -150,14 +148,38 @@ def load_sweep(path: str | Path) -> Sweep:
                         "workload": {"model": network.name}, "hardware": hw}
             if "space" in raw:
                 inst_raw["space"] = raw["space"]
-            where = f"{src} (cell {inst_name})"
-            build_instance(inst_raw, where, path.parent, inst_name, network)  # refuse a bad cell before running any
+            build_instance(inst_raw, f"{src} (cell {inst_name})", path.parent, inst_name, network)
             for method in methods:
                 blob = json.dumps([inst_raw, net_raw, method, st, __version__], sort_keys=True, default=str)
                 key = f"{inst_name}__{method}__{hashlib.sha256(blob.encode()).hexdigest()[:12]}"
                 cells.append(Cell(key, inst_name, network.name, tuple(values.items()), method, inst_raw, net_raw,
                                   str(model_path), st))
-    return Sweep(name, src, tuple(cells), fields, reference, tuple(dict.fromkeys(c.network for c in cells)),
+    return cells
+
+
+def load_sweep(path: str | Path) -> Sweep:
+    """Read and check a sweep spec; every cell's instance is validated now, before any runs."""
+    path = Path(path)
+    src = str(path)
+    raw = parse(path, read_text(path, "a sweep spec TOML file"), "toml")
+    known_keys(raw, SPEC_KEYS, src, "")
+    name = raw.get("name", path.stem)
+    if not isinstance(name, str) or not name.replace("-", "").replace("_", "").isalnum():
+        raise InputError(src, "name", f"expected letters, digits, '-' and '_' (it names the results folder), got {name!r}")
+    networks = raw.get("networks")
+    if not isinstance(networks, list) or not networks or not all(isinstance(n, str) and n for n in networks):
+        raise InputError(src, "networks", "expected a non-empty list of model names or paths, e.g. [\"resnet50\"]")
+    methods = raw.get("methods", ["scope", "segmented", "sequential", "dp"])
+    if not isinstance(methods, list) or not methods or any(m not in METHODS for m in methods):
+        raise InputError(src, "methods", f"expected a list of methods from {', '.join(METHODS)}, got {methods!r}")
+    hardware, axes, batch = _axes(raw, src)
+    st = _settings(raw, src)
+    n_points = math.prod(len(v) for v in axes.values())
+    if n_points * len(networks) * len(methods) > MAX_CELLS:  # counted before any cell is made
+        raise InputError(src, "grid", f"{n_points * len(networks) * len(methods)} cells is more than {MAX_CELLS}")
+    reference = {f: hardware.get(f, batch[0] if f == "batch" else axes[f][0]) for f in axes}
+    cells = _cells(raw, path, src, networks, methods, hardware, axes, batch, st)
+    return Sweep(name, src, tuple(cells), tuple(axes), reference, tuple(dict.fromkeys(c.network for c in cells)),
                  tuple(methods))
 
 
@@ -167,7 +189,7 @@ def limiting_resource(ev) -> tuple[str, dict[str, float]]:
     Returns the largest share and every share of T."""
     share = {"compute": 0.0, "NoP": 0.0, "DRAM": 0.0}
     for seg in ev.segments:
-        load = seg.weight_bytes * seg.dram_s / seg.dram_bytes if seg.dram_bytes else 0.0  # W_s / b_dram
+        load = seg.weight_load_s
         periods = seg.time_s - load
         if seg.dram_s >= seg.stage_max_s:
             share["DRAM"] += periods
@@ -242,6 +264,7 @@ def run_sweep(spec: str | Path, out_root: Path, executor: Executor = Executor(),
     run_cells(run_cell, todo, executor, done, failed, progress)
     ordered = [rows[c.key] for c in sw.cells if c.key in rows]
     write_csv(ordered, out / "results.csv")
+    from scope_opt.studies.sweep_report import plot_sweep, sweep_summary
     plot_sweep(sw, ordered, out)
     write_text_atomic(out / "summary.md", sweep_summary(sw, ordered, executor))
     return out
@@ -262,63 +285,3 @@ def write_csv(rows: list[dict], path: Path) -> None:
     write_text_atomic(path, f.getvalue())
 
 
-def _x(field: str, value: Any) -> float:
-    if field == "mesh":
-        a, b = (int(v) for v in str(value).split("x"))
-        return a * b
-    if isinstance(value, list):
-        return math.prod(value)
-    return float(value)
-
-
-def plot_sweep(sw: Sweep, rows: list[dict], out: Path) -> None:
-    """Per swept field: throughput and energy against it (the other fields at their
-    reference values), per network and method, with the peak-MAC limit."""
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    ok = [r for r in rows if r.get("throughput")]
-    ref = {f: ("x".join(map(str, v)) if isinstance(v, list) and f == "mesh" else v) for f, v in sw.reference.items()}
-    for field in sw.fields:
-        fig, axes = plt.subplots(2, len(sw.networks), figsize=(4.2 * len(sw.networks), 6.4), squeeze=False)
-        for col, net in enumerate(sw.networks):
-            sub = [r for r in ok if r["network"] == net and all(r.get(f) == ref[f] for f in sw.fields if f != field)]
-            for metric, ax in (("throughput", axes[0][col]), ("energy_j", axes[1][col])):
-                for m in sw.methods:
-                    pts = sorted((_x(field, r[field]), r[metric]) for r in sub if r["method"] == m)
-                    if pts:
-                        ax.plot([p[0] for p in pts], [p[1] for p in pts], "o-", label=m)
-                if metric == "throughput":
-                    peak = sorted({(_x(field, r[field]), r["peak_throughput"]) for r in sub})
-                    if peak:
-                        ax.plot([p[0] for p in peak], [p[1] for p in peak], "k--", label="peak MACs limit")
-                    ax.set_yscale("log")
-                    ax.set_title(net)
-                ax.set_xlabel("chiplets" if field == "mesh" else field)
-                ax.set_ylabel("samples/s" if metric == "throughput" else "J per sample")
-        handles, labels = axes[0][0].get_legend_handles_labels()
-        fig.legend(handles, labels, loc="lower center", ncol=min(len(labels), 6), fontsize=7)
-        fig.suptitle(f"{sw.name}: against {field} (others at " +
-                     ", ".join(f"{f} {ref[f]}" for f in sw.fields if f != field) + ")", fontsize=9)
-        fig.tight_layout(rect=(0, 0.06, 1, 0.96))
-        save_figure(fig, out / f"{field}.png", dpi=110)
-        plt.close(fig)
-
-
-def sweep_summary(sw: Sweep, rows: list[dict], executor: Executor) -> str:
-    ok = [r for r in rows if r.get("throughput")]
-    failed = [r for r in rows if r.get("status") == "failed"]
-    lines = [f"# Sweep `{sw.name}`", "", f"Spec: `{sw.src}`; {len(sw.cells)} cells; executor: {executor.name}.", ""]
-    lines += ["## Best throughput per chiplet, per network", "",
-              "| network | method | instance | throughput/s | per chiplet | limited by (share of T) |", "|---|---|---|---|---|---|"]
-    for net in sw.networks:
-        for m in sw.methods:
-            cand = [r for r in ok if r["network"] == net and r["method"] == m]
-            if cand:
-                b = max(cand, key=lambda r: r["throughput_per_chiplet"])
-                lines.append(f"| {net} | {m} | {b['instance']} | {b['throughput']:.4g} | {b['throughput_per_chiplet']:.4g} | "
-                             f"{b['limit']} ({b.get('share_' + b['limit'], 0):.0%}) |")
-    if failed:
-        lines += ["", "## Failed cells", ""] + [f"- {r['instance']} / {r['method']}: {r['error']}" for r in failed]
-    lines += ["", "Plots: " + ", ".join(f"`{f}.png`" for f in sw.fields) + "; every cell: `results.csv`.", ""]
-    return "\n".join(lines)

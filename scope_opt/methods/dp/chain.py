@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from numba import njit
 
+from scope_opt.cost.formulas import may_tile
 from scope_opt.cost.terms import CostTerms
 from scope_opt.errors import InputError, InvariantError
 from scope_opt.problem.instance import Instance
@@ -119,7 +120,7 @@ def _tables(terms: CostTerms, space: str, max_clusters: int | None, say: Callabl
 
 def _segment(terms: CostTerms, dt: _Tables, a: int, b: int, G: np.ndarray) -> Segment:
     """The clusters of the best segment [a, b): its pipeline rebuilt from the tables."""
-    if b - a == 1:
+    if may_tile(a, b):
         n = int(dt.single_n[a])
         return Segment((Cluster(a, b, n, (terms.partition(n, int(dt.single_j[a])),)),))
     p = int(dt.fp[a, b])

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from ortools.sat.python import cp_model
 
+from scope_opt.cost.formulas import may_tile
 from scope_opt.problem.mapping import Mapping
 from scope_opt.methods.exact.outcome import BackendOutcome
 from scope_opt.methods.settings import Backend, SolverSettings, solver_output_to_stderr
@@ -93,7 +94,7 @@ def build(t: Tables, st: Structure, settings: SolverSettings, hint: Mapping | No
 def _hint(m, t: Tables, u: float, hint: Mapping, s, x, period, cuts, charged) -> None:
     """Hint every variable (a complete solution), so the solver starts from the mapping."""
     chosen_s = {(seg.first, seg.last) for seg in hint.segments}
-    chosen_x = {(c.first, c.last, c.chiplets) for seg in hint.segments if seg.last - seg.first > 1 for c in seg.clusters}
+    chosen_x = {(c.first, c.last, c.chiplets) for seg in hint.segments if not may_tile(seg.first, seg.last) for c in seg.clusters}
     if not chosen_x <= set(x) or not chosen_s <= set(s):
         return
     for k, v in s.items():
@@ -102,7 +103,7 @@ def _hint(m, t: Tables, u: float, hint: Mapping, s, x, period, cuts, charged) ->
         m.AddHint(v, k in chosen_x)
     value = [0] * t.layers
     for seg in hint.segments:
-        if seg.last - seg.first == 1:
+        if may_tile(seg.first, seg.last):
             continue  # priced whole, no period
         p = max([int(math.floor(t.dram_s[(seg.first, seg.last)] / u))] +
                 [int(math.floor(t.clusters[(c.first, c.last, c.chiplets)] / u)) for c in seg.clusters])
@@ -112,7 +113,7 @@ def _hint(m, t: Tables, u: float, hint: Mapping, s, x, period, cuts, charged) ->
         m.AddHint(v, value[l])
     for j, v in cuts.items():
         m.AddHint(v, any(seg.last == j for seg in hint.segments))
-    long = [seg for seg in hint.segments if seg.last - seg.first > 1]
+    long = [seg for seg in hint.segments if not may_tile(seg.first, seg.last)]
     starts = {"seg": {seg.first for seg in long}, "cl": {c.first for seg in long for c in seg.clusters}}
     for l, kind, q, lit in charged:
         on = l in starts[kind]

@@ -27,7 +27,8 @@ def solve_exact(instance: Instance, backend: Backend, space: str = "merged", set
     tables = build_tables(terms, space)
     st = structure(tables)
     table_time = time.perf_counter() - start
-    method = backend.method
+    from scope_opt.methods.registry import for_backend
+    method = for_backend(backend).name
     recorded = {**settings.to_dict(), "backend": backend.value}
     hint, hint_ev = None, None
     if settings.warm_start:

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pulp
 
+from scope_opt.cost.formulas import may_tile
 from scope_opt.problem.mapping import Mapping
 from scope_opt.methods.exact.outcome import BackendOutcome
 from scope_opt.methods.settings import Backend, SolverSettings, solver_output_to_stderr
@@ -68,7 +69,7 @@ def build(t: Tables, st: Structure, settings: SolverSettings, hint: Mapping | No
              + pulp.lpSum((t.single_cost_s(k[0]) / u) * v for k, v in s.items() if k not in st.inside))
     if hint is not None:
         chosen_s = {(seg.first, seg.last) for seg in hint.segments}
-        chosen_x = {(c.first, c.last, c.chiplets) for seg in hint.segments if seg.last - seg.first > 1 for c in seg.clusters}
+        chosen_x = {(c.first, c.last, c.chiplets) for seg in hint.segments if not may_tile(seg.first, seg.last) for c in seg.clusters}
         for k, v in s.items():
             v.setInitialValue(1 if k in chosen_s else 0)
         for k, v in x.items():
@@ -82,29 +83,35 @@ def _cbc_bound(log: str) -> float | None:
     return float(m.group(1)) if m else None
 
 
+def _run_cbc(mm: MilpModel, settings: SolverSettings, gap: float, notes: dict) -> str:
+    """Solve with the bundled CBC, retried without the warm start when CBC crashes on its
+    file; returns CBC's log (it holds the lower bound when CBC stops early)."""
+    with tempfile.TemporaryDirectory() as d:
+        log_path = Path(d) / "cbc.log"
+        warm = settings.warm_start
+        while True:
+            solver = pulp.PULP_CBC_CMD(msg=settings.verbose, timeLimit=settings.time_limit_s, gapRel=gap,
+                                       gapAbs=ABS_GAP_UNITS, threads=settings.threads, warmStart=warm, logPath=str(log_path),
+                                       options=[f"randomSeed {settings.seed + 1}", f"randomCbcSeed {settings.seed + 1}"])
+            try:
+                mm.prob.solve(solver)
+                break
+            except pulp.PulpSolverError as exc:  # the bundled CBC can crash on a warm-start file
+                if not warm:
+                    notes["solver_failure"] = f"CBC failed: {exc}"
+                    break
+                notes["retried_without_warm_start"] = f"CBC failed with the warm start ({exc}); solved again without it"
+                warm = False
+        return log_path.read_text() if log_path.exists() else ""
+
+
 def solve(t: Tables, mm: MilpModel, backend: Backend, settings: SolverSettings) -> BackendOutcome:
     gap = settings.gap_rel if settings.gap_rel > 0 else 1e-9  # and an absolute gap of ABS_GAP_UNITS
     start = time.perf_counter()
     log = ""
     notes: dict = {}
     if backend is Backend.CBC:
-        with tempfile.TemporaryDirectory() as d:
-            log_path = Path(d) / "cbc.log"
-            warm = settings.warm_start
-            while True:
-                solver = pulp.PULP_CBC_CMD(msg=settings.verbose, timeLimit=settings.time_limit_s, gapRel=gap,
-                                           gapAbs=ABS_GAP_UNITS, threads=settings.threads, warmStart=warm, logPath=str(log_path),
-                                           options=[f"randomSeed {settings.seed + 1}", f"randomCbcSeed {settings.seed + 1}"])
-                try:
-                    mm.prob.solve(solver)
-                    break
-                except pulp.PulpSolverError as exc:  # the bundled CBC can crash on a warm-start file
-                    if not warm:
-                        notes["solver_failure"] = f"CBC failed: {exc}"
-                        break
-                    notes["retried_without_warm_start"] = f"CBC failed with the warm start ({exc}); solved again without it"
-                    warm = False
-            log = log_path.read_text() if log_path.exists() else ""
+        log = _run_cbc(mm, settings, gap, notes)
     else:
         solver = pulp.HiGHS(msg=settings.verbose, timeLimit=settings.time_limit_s, gapRel=gap, gapAbs=ABS_GAP_UNITS,
                             threads=settings.threads, random_seed=settings.seed)

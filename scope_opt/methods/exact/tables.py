@@ -20,6 +20,7 @@ import numpy as np
 
 from scope_opt.cost.reference import CostModel
 from scope_opt.methods.dp.clusters import cluster_partitions, cluster_table
+from scope_opt.cost.formulas import may_tile
 from scope_opt.cost.layer_tables import LayerTables
 from scope_opt.cost.terms import CostTerms
 from scope_opt.errors import InvariantError
@@ -157,7 +158,7 @@ def mapping_from_choice(t: Tables, segments: list[tuple[int, int]], clusters: li
     from scope_opt.problem.mapping import Cluster, Mapping, Segment
     segs = []
     for a, b in sorted(segments):
-        if b - a == 1:
+        if may_tile(a, b):
             _, n, part = t.single[a]
             segs.append(Segment((Cluster(a, b, n, (part,)),)))
             continue

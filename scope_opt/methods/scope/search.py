@@ -14,6 +14,7 @@ from collections.abc import Iterator
 import numpy as np
 
 from scope_opt.cost.evaluate import evaluate
+from scope_opt.cost.formulas import may_tile
 from scope_opt.cost.terms import CostTerms
 from scope_opt.methods.baselines import layer_sequential
 from scope_opt.methods.result import SolveResult
@@ -59,7 +60,7 @@ class ScopeSearch:
             else:
                 best = reference_segment(self.cost, self.clusters, self.load_prefix, self.cluster_counts(a, b), a, b,
                                          self.tally)
-            if best[0] == INF and b - a == 1:
+            if best[0] == INF and may_tile(a, b):
                 best = self.terms.single_segment(a) if self.engine is not None else reference_tiled(self.cost, a)
             self.segment_cache[(a, b)] = best
         return self.segment_cache[(a, b)]
