@@ -84,6 +84,21 @@ def test_operators_are_data():
     assert res.operands[1].channels is Channels.SAME and res.operands[1].rows is Rows.SAME
 
 
+def test_read_rules_worked_example():
+    """docs/cost-model.md, Operators as data: the worked example."""
+    from scope_opt.problem.instance import Instance, Package
+    from scope_opt.problem.network_yaml import build_network
+    net = build_network({"input": {"C": 4, "H": 8, "W": 8}, "layers": [
+        {"name": "c", "op": "conv", "K": 8, "R": 3}, {"name": "p", "op": "pool", "R": 3}]}, "(test)", "ex")
+    cost = CostModel(Instance("ex", 1, net, Package(mesh=(2, 1))))
+    conv = cost.regions(0, (1, 2))[0]
+    assert (conv.c0.tolist(), conv.c1.tolist(), conv.r0.tolist(), conv.r1.tolist()) == ([0, 0], [4, 4], [0, 3], [5, 8])
+    assert conv.elements().tolist() == [160, 160]
+    pool = cost.regions(1, (2, 1))[0]
+    assert (pool.c0.tolist(), pool.c1.tolist(), pool.r0.tolist(), pool.r1.tolist()) == ([0, 4], [4, 8], [0, 0], [8, 8])
+    assert pool.elements().tolist() == [256, 256]
+
+
 def test_registry_names_every_method_once_and_resolves_the_command_line():
     assert resolve("milp", "cbc").name == "milp-cbc" and resolve("milp").name == "milp-highs"
     assert resolve("dp-segmented").space == "segmented" and dp_for("sequential").name == "dp-sequential"
