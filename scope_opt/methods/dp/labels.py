@@ -180,38 +180,33 @@ def _front_covered(kept_w, kept_wa, nk, cW, cA, c):
 
 
 @njit(cache=True)
-def quick_pass(lt, w, act, cap, x, last, row, target):
-    """Rows (x, last] from at most BEAM labels per last partition, faster labels first,
-    each kept only when it widens the scalar (largest W, largest W + A) front.  With
-    target > x, also the partition indices of a tuple attaining row[target].  Returns
-    (path, largest label count)."""
-    q, n, track = lt.shape[2], w.shape[2], target > x
-    st, cnt, arena, na = _seed(lt, w, act, cap, x, track)
-    cand = (np.empty(64), np.empty((64, n), np.int64), np.empty((64, n), np.int64), np.empty(64, np.int64))
-    peak, y = cnt, x + 1
-    while cnt > 0:
-        done, path = _row(st, cnt, row, y, x, target, arena, track)
-        if done or y >= last:
-            return path, peak
-        new, new_cnt = _store(st[0].shape[0], n), 0
-        for j in range(q):
-            m, order, cand = _candidates(lt, w, act, cap, y, j, st, cnt, cand)
-            first, nk = new_cnt, 0
-            kept_w, kept_wa = np.empty(BEAM), np.empty(BEAM)
-            for oi in range(m):
-                if nk >= BEAM:
-                    break
-                covered, mw, mwa = _front_covered(kept_w, kept_wa, nk, cand[1], cand[2], order[oi])
-                if covered:
-                    continue
-                kept_w[nk], kept_wa[nk] = mw, mwa
-                nk += 1
-                new, new_cnt, arena, na = _keep_undominated(new, new_cnt, first, cand, order[oi], j, st, arena, na,
-                                                            track)
-        st, cnt = new, new_cnt
-        peak = max(peak, cnt)
-        y += 1
-    return np.empty(0, np.int64), peak
+def _select_quick(new, new_cnt, first, cand, m, order, j, st, arena, na, track, y, F, last, ub, keep_below):
+    """The quick pass's rule for the candidates ending in partition j: at most BEAM,
+    faster first, each kept only when it widens the scalar (largest W, largest W + A)
+    front, and not dominated."""
+    nk = 0
+    kept_w, kept_wa = np.empty(BEAM), np.empty(BEAM)
+    for oi in range(m):
+        if nk >= BEAM:
+            break
+        covered, mw, mwa = _front_covered(kept_w, kept_wa, nk, cand[1], cand[2], order[oi])
+        if covered:
+            continue
+        kept_w[nk], kept_wa[nk] = mw, mwa
+        nk += 1
+        new, new_cnt, arena, na = _keep_undominated(new, new_cnt, first, cand, order[oi], j, st, arena, na, track)
+    return new, new_cnt, arena, na
+
+
+@njit(cache=True)
+def _select_exact(new, new_cnt, first, cand, m, order, j, st, arena, na, track, y, F, last, ub, keep_below):
+    """The exact pass's rule: every candidate that is not dominated and that could still
+    beat the quick pass's row somewhere (bound pruning)."""
+    for oi in range(m):
+        if _hopeless(cand[0][order[oi]], F, y, j, last, ub, keep_below):
+            continue
+        new, new_cnt, arena, na = _keep_undominated(new, new_cnt, first, cand, order[oi], j, st, arena, na, track)
+    return new, new_cnt, arena, na
 
 
 @njit(cache=True)
@@ -225,13 +220,10 @@ def _hopeless(t, F, l, j, last, ub, keep_below):
 
 
 @njit(cache=True)
-def exact_pass(lt, w, act, cap, x, last, row, target, F, ub):
-    """Rows (x, last]: the least time of a fitting tuple (dominance is exact), pruned by
-    the upper bounds `ub` of the quick pass.  F[l, j, y] is the least time of layers
-    l..y-1 after partition j, memory ignored.  A label is dropped when even its best
-    rest, F, cannot bring it below ub at any later row; `keep_below` widens the test by
-    the float round-off of summing the row's terms in two orders (docs/exact-models.md,
-    "Bound pruning"), so no label that could beat ub is ever dropped."""
+def _run(lt, w, act, cap, x, last, row, target, F, ub, quick):
+    """Rows (x, last] by extending labels one layer at a time under the quick or the
+    exact rule; with target > x, also the partition indices of a tuple attaining
+    row[target].  Returns (path, largest label count)."""
     q, n, track = lt.shape[2], w.shape[2], target > x
     keep_below = 1.0 + 4.0 * (last - x + 2) * UNIT_ROUNDOFF
     st, cnt, arena, na = _seed(lt, w, act, cap, x, track)
@@ -244,13 +236,31 @@ def exact_pass(lt, w, act, cap, x, last, row, target, F, ub):
         new, new_cnt = _store(st[0].shape[0], n), 0
         for j in range(q):
             m, order, cand = _candidates(lt, w, act, cap, y, j, st, cnt, cand)
-            first = new_cnt
-            for oi in range(m):
-                if _hopeless(cand[0][order[oi]], F, y, j, last, ub, keep_below):
-                    continue
-                new, new_cnt, arena, na = _keep_undominated(new, new_cnt, first, cand, order[oi], j, st, arena, na,
-                                                            track)
+            if quick:
+                new, new_cnt, arena, na = _select_quick(new, new_cnt, new_cnt, cand, m, order, j, st, arena, na, track,
+                                                        y, F, last, ub, keep_below)
+            else:
+                new, new_cnt, arena, na = _select_exact(new, new_cnt, new_cnt, cand, m, order, j, st, arena, na, track,
+                                                        y, F, last, ub, keep_below)
         st, cnt = new, new_cnt
         peak = max(peak, cnt)
         y += 1
     return np.empty(0, np.int64), peak
+
+
+@njit(cache=True)
+def quick_pass(lt, w, act, cap, x, last, row, target):
+    """Upper bounds: rows (x, last] from at most BEAM labels per last partition (real
+    fitting tuples, not always the least)."""
+    return _run(lt, w, act, cap, x, last, row, target, np.empty((1, 1, 1)), np.empty(1), True)
+
+
+@njit(cache=True)
+def exact_pass(lt, w, act, cap, x, last, row, target, F, ub):
+    """Rows (x, last]: the least time of a fitting tuple (dominance is exact), pruned by
+    the upper bounds `ub` of the quick pass.  F[l, j, y] is the least time of layers
+    l..y-1 after partition j, memory ignored.  A label is dropped when even its best
+    rest, F, cannot bring it below ub at any later row; `keep_below` widens the test by
+    the float round-off of summing the row's terms in two orders (docs/exact-models.md,
+    "Bound pruning"), so no label that could beat ub is ever dropped."""
+    return _run(lt, w, act, cap, x, last, row, target, F, ub, False)
