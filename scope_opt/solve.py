@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable
 
+from scope_opt.cost.objectives import OBJECTIVES
 from scope_opt.cost.terms import CostTerms
 from scope_opt.errors import InputError
 from scope_opt.methods.registry import CLI_METHODS, METHODS, MethodOptions, check_space, resolve
@@ -24,6 +25,9 @@ def solve(instance: Instance, method: str, options: MethodOptions = MethodOption
     on `instance`; its mapping is re-scored by the reference evaluator."""
     m = resolve(method, solver)
     check_space(options.space)
+    if options.objective not in OBJECTIVES:
+        raise InputError("(arguments)", "--objective", f"unknown objective {options.objective!r}; "
+                                                       f"expected one of {', '.join(OBJECTIVES)}")
     if options.objective not in m.objectives:
         raise InputError("(arguments)", "--objective", f"{m.name} minimises {', '.join(m.objectives)}, "
                                                        f"not {options.objective!r}")

@@ -102,13 +102,6 @@ USER_PREFIX = "user:"  # a user heuristic in the bench: user:package.module:func
 ABLATION_PREFIX = "ablation:"  # a Scope-search ablation variant: ablation:<exact steps joined by +>
 
 
-def get(name: str) -> Method:
-    """A method by its registry name (the form results, caches and sweep specs use)."""
-    if name not in METHODS:
-        raise InputError("(arguments)", "--method", f"unknown method {name!r}; expected one of {', '.join(METHODS)}")
-    return METHODS[name]
-
-
 def resolve(cli: str, solver: str | None = None) -> Method:
     """The method a command line names: --method M [--solver S]; a registry name is
     accepted too (dp-segmented, milp-cbc)."""

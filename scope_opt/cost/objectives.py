@@ -1,0 +1,26 @@
+"""Objectives: what a method minimises, each a small reduce over the evaluator's report
+(ZigZag's minimum-latency / minimum-energy / minimum-EDP stages are the model).
+
+Every term of an objective belongs to one cluster or one segment (docs/cost-model.md),
+so the exact methods can table it; adding an objective is one entry here, its terms in
+`formulas.py` / `terms.py`, and the methods that minimise it listing it in the registry."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from scope_opt.cost.evaluate import Evaluation
+
+
+@dataclass(frozen=True)
+class Objective:
+    name: str
+    unit: str
+    of: Callable[[Evaluation], float]  # the objective's value of a scored mapping
+    summary: str
+
+
+OBJECTIVES: dict[str, Objective] = {o.name: o for o in (
+    Objective("latency", "s", lambda ev: ev.latency_s, "batch latency T = sum over segments of T_s"),
+)}
