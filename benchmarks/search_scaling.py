@@ -22,6 +22,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from scope_opt.cost.reference import CostModel  # noqa: E402
+from scope_opt.cost.terms import CostTerms  # noqa: E402
 from scope_opt.problem.instance import load_instance  # noqa: E402
 from scope_opt.problem.network_yaml import load_network  # noqa: E402
 from scope_opt.methods.scope.search import search  # noqa: E402
@@ -36,7 +37,7 @@ def scaling() -> None:
     for depth in (18, 34, 50, 101, 152):
         net = load_network(ROOT / "models" / f"resnet{depth}.yaml")
         inst = dataclasses.replace(base, name=f"resnet{depth}-simba-8x8", network=net)
-        res = min((search(inst, "scope", cost=CostModel(inst)) for _ in range(3)), key=lambda r: r.solve_time_s)
+        res = min((search(inst, "scope", terms=CostTerms(inst)) for _ in range(3)), key=lambda r: r.solve_time_s)
         rows.append({"network": f"resnet{depth}", "layers": len(net.layers), "search_time_s": round(res.solve_time_s, 3),
                      "mappings_scored": res.mappings_scored, "cluster_tables": res.stats["cluster_tables"],
                      "latency_s": res.latency_s, "throughput": res.evaluation.throughput})
@@ -65,7 +66,7 @@ def versus_baselines() -> None:
     for m in (4, 6, 8):
         inst = load_instance(ROOT / "instances" / "paper" / f"resnet152-simba-{m}x{m}.toml")
         cost = CostModel(inst)
-        res = {meth: search(inst, meth, cost=cost) for meth in ("scope", "segmented", "sequential")}
+        res = {meth: search(inst, meth, terms=CostTerms(inst, cost)) for meth in ("scope", "segmented", "sequential")}
         row = {"package": f"{m}x{m}", "batch": inst.batch}
         for meth, r in res.items():
             row[f"{meth}_throughput"] = r.evaluation.throughput

@@ -12,6 +12,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from scope_opt.cost.reference import CostModel  # noqa: E402
+from scope_opt.cost.terms import CostTerms  # noqa: E402
 from scope_opt.problem.instance import load_instance  # noqa: E402
 from scope_opt.methods.enumerate import enumerate_space  # noqa: E402
 from scope_opt.methods.scope.search import search  # noqa: E402
@@ -28,7 +29,7 @@ def main() -> None:
         row = {"instance": name, "valid_mappings": en.count, "optimum_s": en.best_latency_s,
                "median_s": float(en.latencies[en.count // 2])}
         for method in ("scope", "segmented", "sequential"):
-            r = search(inst, method, cost=cost)
+            r = search(inst, method, terms=CostTerms(inst, cost))
             row[f"{method}_s"] = r.latency_s
             row[f"{method}_rank"] = en.rank(r.latency_s)
             row[f"{method}_over_optimum"] = r.latency_s / en.best_latency_s

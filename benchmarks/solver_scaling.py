@@ -18,6 +18,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from scope_opt.cost.reference import CostModel  # noqa: E402
+from scope_opt.cost.terms import CostTerms  # noqa: E402
 from scope_opt.methods.settings import Backend, SolverSettings  # noqa: E402
 from scope_opt.methods.exact.facade import solve_exact  # noqa: E402
 from scope_opt.problem.instance import load_instance  # noqa: E402
@@ -52,12 +53,12 @@ def run(time_limit: float) -> None:
             w.writeheader()
         for sweep, inst in instances():
             cost = CostModel(inst)
-            scope = search(inst, "scope", cost=cost)
+            scope = search(inst, "scope", terms=CostTerms(inst, cost))
             for backend in Backend:
                 method = "cpsat" if backend is Backend.CPSAT else f"milp-{backend.value}"
                 if (sweep, inst.name, method) in done:
                     continue
-                r = solve_exact(inst, backend, "merged", settings, cost)
+                r = solve_exact(inst, backend, "merged", settings, CostTerms(inst, cost))
                 row = {"sweep": sweep, "instance": inst.name, "layers": len(inst.network.layers),
                        "chiplets": inst.package.chiplets, "solver": r.method, "status": r.status,
                        "latency_s": r.latency_s, "bound_s": r.bound_s, "gap": r.gap, "solve_time_s": round(r.solve_time_s, 2),

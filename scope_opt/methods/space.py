@@ -20,6 +20,7 @@ from functools import lru_cache
 import numpy as np
 
 from scope_opt.cost.reference import CostModel
+from scope_opt.errors import InvariantError
 from scope_opt.problem.instance import Instance
 from scope_opt.problem.mapping import Cluster, Mapping, Partition, Segment
 
@@ -186,7 +187,7 @@ def _pick(rng: random.Random, items: list, weights: list[int]):
         if r < w:
             return item
         r -= w
-    raise AssertionError("unreachable")
+    raise InvariantError("a weighted draw fell past the total weight")
 
 
 def wilson(k: int, n: int, z: float = 1.959964) -> tuple[float, float]:

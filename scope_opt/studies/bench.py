@@ -30,7 +30,7 @@ from scope_opt.methods.registry import METHODS, Kind, MethodOptions, ablation_me
 from scope_opt.methods.enumerate import DEFAULT_MAX_MAPPINGS
 from scope_opt.solve import solve
 from scope_opt.studies.user_heuristic import load_heuristic, run_user_heuristic  # noqa: F401  (bench.load_heuristic)
-from scope_opt.methods.space import StructuralSpace
+from scope_opt.methods.space import SPACES, StructuralSpace
 
 HEURISTIC_METHODS = tuple(m.name for m in METHODS.values() if m.kind is Kind.HEURISTIC)
 DP_METHODS = tuple(m.name for m in METHODS.values() if m.kind is Kind.EXACT and m.family == "dp")  # optimum per space
@@ -245,7 +245,7 @@ def add_ranks_and_gaps(rows: list[dict]) -> None:
             own = space_opt.get(r["space"])
             r["space_optimum_s"] = own["latency_s"] if own else None
             r["gap_to_space_optimum"] = (t - own["latency_s"]) / t if (own and t is not None) else None
-            for sp in ("merged", "segmented", "sequential"):
+            for sp in SPACES:
                 o = space_opt.get(sp)
                 r[f"opt_{sp}_s"] = o["latency_s"] if o else None
                 r[f"opt_{sp}_energy_j"] = o["energy_j"] if o else None

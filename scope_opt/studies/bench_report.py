@@ -11,7 +11,7 @@ from scope_opt.formats.outputs import write_text_atomic
 from scope_opt.methods.registry import METHODS, Kind, ablation_method, special
 
 HEURISTICS = tuple(m.name for m in METHODS.values() if m.kind is Kind.HEURISTIC)
-BASELINES = ("segmented", "sequential")
+BASELINES = tuple(m.name for m in METHODS.values() if m.family == "search" and m.space)  # segmented, sequential
 STEPS = ("segmentation", "clustering", "partition")  # search/ablation.py's steps
 
 
@@ -92,7 +92,7 @@ def summary(name: str, rows: list[dict], settings, broken: list[tuple[str, str]]
     for inst, group in by_inst.items():
         get = {r["method"]: r for r in group}
         sc = get.get("scope")
-        base = _best(group, ("segmented", "sequential"))
+        base = _best(group, BASELINES)
         opt = group[0]["optimum_s"]
         lines.append(
             f"| {inst} | {_f(opt)}{' (' + group[0]['proved_by'] + ')' if opt is not None else ''} | {_f(sc and sc['latency_s'])} | "

@@ -13,7 +13,7 @@ from typing import Any
 from scope_opt.cost.reference import CostModel
 from scope_opt.cost.evaluate import latency
 from scope_opt.problem.instance import Instance
-from scope_opt.methods.enumerate import RANK_RTOL, enumerate_space
+from scope_opt.methods.enumerate import DEFAULT_MAX_MAPPINGS, RANK_RTOL, enumerate_space
 from scope_opt.methods.space import StructuralSpace, wilson
 
 
@@ -50,7 +50,7 @@ def sample_latencies(instance: Instance, space: str, samples: int, seed: int, co
     return st, out
 
 
-def rank_of(instance: Instance, latency_s: float, space: str = "merged", max_mappings: int = 2_000_000,
+def rank_of(instance: Instance, latency_s: float, space: str = "merged", max_mappings: int = DEFAULT_MAX_MAPPINGS,
             samples: int = 20_000, seed: int = 0, cost: CostModel | None = None,
             progress: Callable[[int], None] | None = None) -> RankResult:
     cost = cost or CostModel(instance)
