@@ -22,3 +22,27 @@ from hypothesis import settings as _hyp  # noqa: E402
 _hyp.register_profile("default", derandomize=True)
 _hyp.register_profile("explore", derandomize=False, max_examples=200)
 _hyp.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
+
+
+def interrupt_when(args, marker: str, env: dict | None = None, timeout: float = 300.0):
+    """Run the CLI, send SIGINT once its progress on stderr shows `marker` (a readiness
+    signal, never a fixed sleep), and return (exit code, all of stderr)."""
+    import signal
+    import subprocess
+    import sys
+    import threading
+    proc = subprocess.Popen([sys.executable, "-m", "scope_opt.cli", *map(str, args)], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, env={**os.environ, **(env or {})})
+    watchdog = threading.Timer(timeout, proc.kill)
+    watchdog.start()
+    seen = []
+    try:
+        for line in proc.stderr:
+            seen.append(line)
+            if marker in line:
+                proc.send_signal(signal.SIGINT)
+                break
+        _, rest = proc.communicate(timeout=timeout)
+    finally:
+        watchdog.cancel()
+    return proc.returncode, "".join(seen) + rest

@@ -4,7 +4,7 @@ import json
 import subprocess
 import sys
 
-from conftest import ROOT
+from conftest import ROOT, interrupt_when
 
 INST = ROOT / "instances" / "small" / "tiny-chain6-2x2.toml"
 
@@ -62,14 +62,20 @@ def test_solve_dp_and_gap_through_the_dp(tmp_path):
 
 
 def test_ctrl_c_exits_130_and_says_so(tmp_path):
-    """An interrupt is never reported as a finished solve: exit 130, no JSON written."""
-    import signal
-    import time
+    """An interrupt is never reported as a finished solve: exit 130, no JSON written.
+    The signal is sent when the DP says it is building its cluster tables."""
     out = tmp_path / "r.json"
-    proc = subprocess.Popen([sys.executable, "-m", "scope_opt.cli", "solve", ROOT / "instances" / "large" / "resnet152-simba-16x16.toml",
-                             "--method", "dp", "--json", out], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    time.sleep(4.0)  # past the imports, inside the DP (about 30 s on this instance)
-    proc.send_signal(signal.SIGINT)
-    _, err = proc.communicate(timeout=120)
-    assert proc.returncode == 130, err
+    code, err = interrupt_when(["solve", ROOT / "instances" / "large" / "resnet152-simba-16x16.toml", "--method", "dp",
+                                "--json", out], "cluster tables")
+    assert code == 130, err
     assert "interrupted" in err and "Traceback" not in err and not out.exists()
+
+
+def test_ctrl_c_while_compiling_exits_130(tmp_path):
+    """With an empty numba cache the layer tables are being compiled when the DP says
+    'layer tables'; Ctrl-C then still exits 130 with one line, no traceback."""
+    out = tmp_path / "r.json"
+    code, err = interrupt_when(["solve", ROOT / "instances" / "small" / "tiny-chain6-2x2.toml", "--method", "dp",
+                                "--json", out], "layer tables", env={"NUMBA_CACHE_DIR": str(tmp_path / "cache")})
+    assert code == 130, err
+    assert "interrupted" in err and "Traceback" not in err and "SystemError" not in err and not out.exists()

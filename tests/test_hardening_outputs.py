@@ -4,14 +4,11 @@ a safe bench cache, and long work that says so (or is refused up front)."""
 import json
 import math
 import shutil
-import signal
-import subprocess
-import sys
 import time
 
 import pytest
 
-from conftest import ROOT
+from conftest import ROOT, interrupt_when
 from test_bad_input import assert_one_line_error, instance, run
 from scope_opt.studies import bench
 from scope_opt.studies.bench import BenchSettings, run_suite
@@ -103,13 +100,9 @@ def test_cbc_with_warm_start_and_one_second_is_labelled():
 
 def test_ctrl_c_during_cpsat_exits_130_and_is_not_a_finished_solve(tmp_path):
     out = tmp_path / "r.json"
-    proc = subprocess.Popen([sys.executable, "-m", "scope_opt.cli", "solve",
-                             str(ROOT / "instances" / "scaling" / "resnet18-0-12-4x4.toml"), "-m", "cpsat",
-                             "--time-limit", "60", "--json", str(out)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    time.sleep(6)  # imports, tables and the warm start take a few seconds; then CP-SAT searches for ~30 s
-    proc.send_signal(signal.SIGINT)
-    _, err = proc.communicate(timeout=120)
-    assert proc.returncode == 130, err
+    code, err = interrupt_when(["solve", ROOT / "instances" / "scaling" / "resnet18-0-12-4x4.toml", "-m", "cpsat",
+                                "--time-limit", "60", "--json", out], "solving (cpsat")  # CP-SAT then searches ~30 s
+    assert code == 130, err
     assert "interrupted" in err and "Traceback" not in err and not out.exists()
 
 

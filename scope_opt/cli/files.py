@@ -12,8 +12,8 @@ from rich.markup import escape
 from rich.table import Table
 
 from scope_opt.cli.app import command, console
-from scope_opt.cli.options import JsonOpt
-from scope_opt.cli.report import show_evaluation, show_instance, si
+from scope_opt.cli.options import JsonOpt, WideOpt
+from scope_opt.cli.report import LEGEND, show_evaluation, show_instance, si
 from scope_opt.cost.evaluate import evaluate
 from scope_opt.cost.reference import CostModel
 from scope_opt.errors import InputError
@@ -26,14 +26,14 @@ from scope_opt.problem.mapping import load_mapping
 @command()
 def show(instance: Path = typer.Argument(..., help="Instance TOML file."),
          all_layers: bool = typer.Option(False, "--all", help="List every layer, not the first and last 12."),
-         json_out: Optional[str] = JsonOpt) -> None:
+         json_out: Optional[str] = JsonOpt, wide: bool = WideOpt) -> None:
     """Summarise an instance: its network's layers, MACs and weights, and the package."""
     check_output_path(json_out, "--json", allow_stdout=True)
     inst = load_instance(instance)
     cost = CostModel(inst)
     unfit, tiled = unfit_layers(inst, cost), tiled_layers(inst, cost)
     if json_out != "-":
-        show_instance(console, inst, unfit, all_layers, tiled)
+        show_instance(console, inst, unfit, all_layers, tiled, wide)
     net = inst.network
     write_json(json_out, {
         "instance": inst.name, "network": net.name, "layers": len(net.layers), "macs": net.macs,
@@ -48,14 +48,15 @@ def show(instance: Path = typer.Argument(..., help="Instance TOML file."),
 @command("evaluate")
 def evaluate_cmd(instance: Path = typer.Argument(..., help="Instance TOML file."),
                  mapping: Path = typer.Argument(..., help="Mapping JSON file."),
-                 json_out: Optional[str] = JsonOpt) -> None:
+                 json_out: Optional[str] = JsonOpt, wide: bool = WideOpt) -> None:
     """Score a mapping with the reference evaluator."""
     check_output_path(json_out, "--json", allow_stdout=True)
     inst = load_instance(instance)
     mp = load_mapping(mapping)
     ev = evaluate(inst, mp, CostModel(inst), src=str(mapping))
     if json_out != "-":
-        show_evaluation(console, ev, f"{inst.name} / {mapping.name}")
+        show_evaluation(console, ev, f"{inst.name} / {mapping.name}", inst, wide)
+        console.print(f"[dim]{LEGEND}[/dim]")
     write_json(json_out, {"instance": inst.name, **ev.to_dict(), "mapping": mp.to_dict()})
 
 

@@ -14,15 +14,16 @@ from rich.table import Table
 
 from scope_opt.cli.app import command, console
 from scope_opt.cli.options import (GapOpt, JsonOpt, SeedOpt, SpaceOpt, ThreadsOpt, TimeLimitOpt, VerboseOpt, WarmOpt,
-                                   solver_settings)
-from scope_opt.cli.report import big, show_evaluation, si
+                                   WideOpt, solver_settings)
+from scope_opt.cli.progress import progress
+from scope_opt.cli.report import LEGEND, big, show_evaluation, si
 from scope_opt.cost.evaluate import evaluate
 from scope_opt.cost.terms import CostTerms
 from scope_opt.errors import InputError
 from scope_opt.formats.inputs import check_options
 from scope_opt.formats.outputs import check_output_path, write_json, write_text_atomic
 from scope_opt.methods.enumerate import DEFAULT_MAX_MAPPINGS
-from scope_opt.methods.registry import CLI_METHODS, DEFAULT_SOLVER, MILP_SOLVERS, Kind, resolve
+from scope_opt.methods.registry import CLI_METHODS, DEFAULT_SOLVER, MILP_SOLVERS, Kind, dp_for, resolve
 from scope_opt.methods.result import SolveResult
 from scope_opt.methods.space import SPACES, FeasibleParts, StructuralSpace, wilson
 from scope_opt.problem.instance import load_instance
@@ -32,15 +33,37 @@ from scope_opt.solve import solve as run_solve
 from scope_opt.studies.rank import rank_of, sample_latencies
 
 
-def print_result(res: SolveResult, title: str) -> None:
+def print_result(res: SolveResult, title: str, instance=None, wide: bool = False) -> None:
     if res.evaluation is not None:
-        show_evaluation(console, res.evaluation, title)
+        show_evaluation(console, res.evaluation, title, instance, wide)
     console.print(f"method {escape(res.method)} ({res.space} space): status [bold]{res.status}[/bold], "
                   f"T = {si(res.latency_s, 's')}, bound {si(res.bound_s, 's') if res.bound_s is not None else '-'}, "
                   f"gap {f'{res.gap:.3%}' if res.gap is not None else '-'}, {res.solve_time_s:.3g} s, "
                   f"{res.mappings_scored if res.mappings_scored is not None else '-'} mappings scored")
     if res.mapping is not None:
-        console.print(f"mapping: {res.mapping.describe()}", soft_wrap=True)
+        console.print(f"mapping: {res.mapping.describe()}", soft_wrap=True, markup=False, highlight=False)
+    console.print(f"[dim]{LEGEND}[/dim]")
+
+
+CHEAP_DP = 2000  # layers x chiplets up to which a heuristic solve also proves its gap (about a second)
+
+
+def proven_gap(inst, res: SolveResult, terms: CostTerms, instance_file: Path) -> dict | None:
+    """After a heuristic: its gap to the proven optimum of its space when the chain DP is
+    cheap (printed), else how to get it."""
+    if resolve(res.method).kind is not Kind.HEURISTIC or res.evaluation is None or not res.evaluation.feasible:
+        return None
+    if len(inst.network.layers) * inst.package.chiplets > CHEAP_DP:
+        console.print(f"proven gap: run `scope-opt solve ... --out MAPPING.json`, then `scope-opt gap "
+                      f"{escape(str(instance_file))} MAPPING.json --space {res.space}` (the chain DP)", highlight=False)
+        return None
+    opt = run_solve(inst, dp_for(res.space).name, terms=terms)
+    if opt.status != "optimal":
+        return None
+    gap = (res.latency_s - opt.latency_s) / res.latency_s
+    console.print(f"proven gap: {gap:.3%} above the {res.space} optimum T* = {si(opt.latency_s, 's')} "
+                  f"(chain DP, {opt.solve_time_s:.2g} s)")
+    return {"optimum_s": opt.latency_s, "gap_to_optimum": gap, "proved_by": opt.method}
 
 
 @command()
@@ -52,7 +75,7 @@ def solve(instance: Path = typer.Argument(..., help="Instance TOML file."),
           time_limit: float = TimeLimitOpt, threads: int = ThreadsOpt, seed: int = SeedOpt, gap_rel: float = GapOpt,
           warm_start: bool = WarmOpt, verbose: bool = VerboseOpt,
           export: Optional[Path] = typer.Option(None, "--export", help="Write the model: .lp/.mps (MILP) or .pb/.pb.txt (CP-SAT)."),
-          json_out: Optional[str] = JsonOpt,
+          json_out: Optional[str] = JsonOpt, wide: bool = WideOpt,
           out: Optional[Path] = typer.Option(None, "--out", help="Write the mapping as JSON to this file.")) -> None:
     """Find a mapping with a heuristic search or an exact method; the evaluator re-scores it."""
     check_output_path(json_out, "--json", allow_stdout=True)
@@ -66,15 +89,17 @@ def solve(instance: Path = typer.Argument(..., help="Instance TOML file."),
     inst = load_instance(instance)
     settings = solver_settings(time_limit, threads, seed, gap_rel, warm_start, verbose)
     what = f"{method} on {inst.name} ({len(inst.network.layers)} layers, {inst.package.chiplets} chiplets)"
-    with Console(stderr=True).status(what + "...") as status:
+    terms = CostTerms(inst)
+    with progress(what) as say:
         res = run_solve(inst, method, MethodOptions(space=space, max_mappings=max_mappings, settings=settings,
-                                                    export=export),
-                        progress=lambda step: status.update(f"{what}: {step}..."), solver=solver)
+                                                    export=export), terms, progress=say, solver=solver)
+    extra = None
     if json_out != "-":
-        print_result(res, f"{inst.name} / {method}")
+        print_result(res, f"{inst.name} / {method}", inst, wide)
+        extra = proven_gap(inst, res, terms, instance)
     if out is not None and res.mapping is not None:
         write_text_atomic(out, res.mapping.to_json() + "\n")
-    write_json(json_out, {"instance": inst.name, **res.to_dict()})
+    write_json(json_out, {"instance": inst.name, **res.to_dict(), "proven_gap": extra})
 
 
 @command()

@@ -77,7 +77,7 @@ def _enumerate(inst: Instance, o: MethodOptions, terms: CostTerms, progress: Pro
 def _model(backend: Backend):
     def run(inst: Instance, o: MethodOptions, terms: CostTerms, progress: Progress) -> SolveResult:
         from scope_opt.methods.exact.facade import solve_exact
-        return solve_exact(inst, backend, o.space, o.settings, terms, o.export)
+        return solve_exact(inst, backend, o.space, o.settings, terms, o.export, progress)
     return run
 
 

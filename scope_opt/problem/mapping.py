@@ -59,10 +59,12 @@ class Mapping:
         return json.dumps(self.to_dict(), indent=1)
 
     def describe(self, instance: Instance | None = None) -> str:
-        """One line: segments separated by ' | ', clusters by ' + ', e.g. '0-3@4K,H + 3-5@2'."""
+        """One line: segments separated by ' | ', clusters by ' + ', each cluster its
+        half-open layer range first:last, @ its chiplets, and its partitions, e.g.
+        '0:3@4[K,H,K] + 3:5@2[H,H]'."""
         def tag(p: Partition) -> str:
             return "K" if p[1] == 1 and p[0] > 1 else "H" if p[0] == 1 and p[1] > 1 else "1" if p == (1, 1) else f"{p[0]}x{p[1]}"
-        return " | ".join(" + ".join(f"{c.first}-{c.last}@{c.chiplets}[{','.join(tag(p) for p in c.partitions)}]"
+        return " | ".join(" + ".join(f"{c.first}:{c.last}@{c.chiplets}[{','.join(tag(p) for p in c.partitions)}]"
                                     for c in s.clusters) for s in self.segments)
 
 

@@ -4,6 +4,7 @@ enum, a SolveResult re-scored by the evaluator with status, bound and gap."""
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from scope_opt.cost.terms import CostTerms
@@ -20,10 +21,13 @@ WARM_START_METHOD = {"merged": "scope", "segmented": "segmented", "sequential": 
 
 
 def solve_exact(instance: Instance, backend: Backend, space: str = "merged", settings: SolverSettings = SolverSettings(),
-                terms: CostTerms | None = None, export: Path | None = None) -> SolveResult:
+                terms: CostTerms | None = None, export: Path | None = None,
+                progress: Callable[[str], None] | None = None) -> SolveResult:
+    say = progress or (lambda _: None)
     terms = terms or CostTerms(instance)
     cost = terms.reference
     start = time.perf_counter()
+    say("tables")
     tables = build_tables(terms, space)
     st = structure(tables)
     table_time = time.perf_counter() - start
@@ -32,6 +36,7 @@ def solve_exact(instance: Instance, backend: Backend, space: str = "merged", set
     recorded = {**settings.to_dict(), "backend": backend.value}
     hint, hint_ev = None, None
     if settings.warm_start:
+        say("warm start")
         from scope_opt.methods.scope.search import search
         h = search(instance, WARM_START_METHOD[space], space if space == "merged" else None, terms=terms)
         if h.evaluation is not None and h.evaluation.feasible:
@@ -48,6 +53,7 @@ def solve_exact(instance: Instance, backend: Backend, space: str = "merged", set
     model = backend_module.build(tables, st, settings, hint)
     if export is not None:
         _export(model, backend, Path(export))
+    say(f"solving ({backend.value}, time limit {settings.time_limit_s:g} s)")
     out = backend_module.solve(tables, model, backend, settings)
     out, source = _fall_back_to_hint(out, hint)
     ev = evaluate(instance, out.mapping, cost) if out.mapping is not None else None
