@@ -106,11 +106,22 @@ def import_cmd(model: Path = typer.Argument(..., help="ONNX model file."),
 @command()
 def draw(instance: Path = typer.Argument(..., help="Instance TOML file."),
          mapping: Path = typer.Argument(..., help="Mapping JSON file."),
-         out: Path = typer.Option(Path("mapping.png"), "--out", help="PNG file to write.")) -> None:
-    """Draw a mapping: the mesh coloured by cluster per segment, and the pipeline timeline."""
+         out: Optional[Path] = typer.Option(None, "--out", help="PNG file to write (default mapping.png, unless --trace alone)."),
+         trace: Optional[Path] = typer.Option(None, "--trace", help="Chrome trace-event JSON to write (opens in Perfetto).")) -> None:
+    """Draw a mapping: the mesh coloured by cluster per segment, and the pipeline timeline;
+    with --trace, the same schedule as a trace for Perfetto or chrome://tracing."""
     from scope_opt.cli.draw import draw_mapping
+    from scope_opt.cli.trace import trace_events
+    out = out if out is not None or trace is not None else Path("mapping.png")
     check_output_path(out, "--out", (".png",))
+    check_output_path(trace, "--trace", (".json",))
     inst = load_instance(instance)
     ev = evaluate(inst, load_mapping(mapping), CostModel(inst), src=str(mapping))
-    draw_mapping(inst, ev, out)
-    console.print(f"wrote {out}", markup=False, highlight=False)
+    if not ev.feasible:
+        raise InputError(mapping, "mapping", f"is infeasible ({ev.reason}); only a valid mapping has a schedule to draw")
+    if out is not None:
+        draw_mapping(inst, ev, out)
+        console.print(f"wrote {out}", markup=False, highlight=False)
+    if trace is not None:
+        write_json(trace, trace_events(inst, ev))
+        console.print(f"wrote {trace}", markup=False, highlight=False)

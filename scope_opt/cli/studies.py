@@ -7,6 +7,7 @@ from typing import Optional
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import Progress
 
 from scope_opt.cli.app import command, console
@@ -27,15 +28,21 @@ def bench(suite: str = typer.Argument(..., help="Suite: a folder name under inst
           out: Path = typer.Option(Path("results"), "--out", help="Results folder; the suite's results go to OUT/<suite>/.")) -> None:
     """Run every method on every instance of a suite (cached, resumable); write CSV, summary and plots."""
     from scope_opt.studies.bench import BenchSettings, run_suite
+    from scope_opt.studies.user_heuristic import load_heuristic
     check_options(time_limit=time_limit, threads=threads, seed=seed, max_mappings=max_mappings)
     check_output_folder(out, "--out")
+    if heuristic is not None:
+        load_heuristic(heuristic)  # refused now, with the expected form, not after the bench
     root = Path.cwd()
     settings = BenchSettings(time_limit, threads, seed, max_mappings, heuristic, ablation)
     ex = executor_of(workers, scheduler)
-    with Progress(console=Console(stderr=True)) as bar:
+    err = Console(stderr=True)
+    with Progress(console=err) as bar:
         task = bar.add_task("bench", total=None)
-        folder = run_suite(suite, root, out, settings, progress=lambda what: bar.update(task, description=what, advance=1),
-                           executor=ex)
+        folder = run_suite(suite, root, out, settings,
+                           progress=lambda what: bar.update(task, description=escape(what), advance=1), executor=ex,
+                           warn=lambda file, why: err.print(f"[yellow]skipped[/yellow] {escape(file)}: {escape(why)}",
+                                                            highlight=False, soft_wrap=True))
     console.print(f"wrote {folder / 'results.csv'}, {folder / 'summary.md'} and plots in {folder}", markup=False, highlight=False)
 
 
@@ -51,5 +58,5 @@ def sweep(spec: Path = typer.Argument(..., help="Sweep spec TOML (docs/sweeps.md
     total = len(load_sweep(spec).cells)
     with Progress(console=Console(stderr=True)) as bar:
         task = bar.add_task(f"sweep ({ex.name})", total=total)
-        folder = run_sweep(spec, out, ex, progress=lambda what: bar.update(task, advance=1, description=what[:60]))
+        folder = run_sweep(spec, out, ex, progress=lambda what: bar.update(task, advance=1, description=escape(what[:60])))
     console.print(f"wrote {folder / 'results.csv'}, {folder / 'summary.md'} and plots in {folder}", markup=False, highlight=False)

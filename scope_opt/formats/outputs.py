@@ -29,8 +29,21 @@ def check_output_path(path: str | Path | None, option: str, suffixes: tuple[str,
     folder = p.parent if str(p.parent) else Path(".")
     if not folder.is_dir():
         raise InputError(p, option, f"folder {folder} does not exist; expected a path in an existing folder")
-    if not os.access(folder, os.W_OK) or (p.exists() and not os.access(p, os.W_OK)):
-        raise InputError(p, option, "is not writable; expected a path you may write")
+    if (p.exists() and not os.access(p, os.W_OK)) or not _takes_new_files(folder):
+        raise InputError(p, option, f"is not writable (folder {folder} takes no new file); expected a path you may write")
+
+
+def _takes_new_files(folder: Path) -> bool:
+    """Whether `folder` accepts a new file, tested the way the write will do it: create a
+    probe file beside the target and remove it (os.access says yes for /proc or a
+    read-only mount)."""
+    try:
+        fd, probe = tempfile.mkstemp(prefix=".scope-opt-probe.", dir=folder)
+    except OSError:
+        return False
+    os.close(fd)
+    Path(probe).unlink(missing_ok=True)
+    return True
 
 
 def check_output_folder(path: str | Path, option: str) -> None:
@@ -38,8 +51,16 @@ def check_output_folder(path: str | Path, option: str) -> None:
     if p.exists() and not p.is_dir():
         raise InputError(p, option, "is a file; expected a folder (it is created if missing)")
     probe = p if p.exists() else next((q for q in p.parents if q.exists()), Path("."))
-    if not os.access(probe, os.W_OK):
-        raise InputError(p, option, "is not writable; expected a folder you may write")
+    if not probe.is_dir() or not _takes_new_files(probe):
+        raise InputError(p, option, f"is not writable ({probe} takes no new file); expected a folder you may write")
+
+
+def _umask_mode() -> int:
+    """The mode a plain open() would give a new file: 0666 less the umask (mkstemp's own
+    files are 0600, unreadable to the group on a shared file system)."""
+    mask = os.umask(0)
+    os.umask(mask)
+    return 0o666 & ~mask
 
 
 def write_text_atomic(path: str | Path, text: str) -> None:
@@ -49,6 +70,7 @@ def write_text_atomic(path: str | Path, text: str) -> None:
     try:
         with os.fdopen(fd, "w") as f:
             f.write(text)
+        os.chmod(tmp, _umask_mode())
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -88,6 +110,7 @@ def save_figure(fig, path: str | Path, **kw) -> None:
     os.close(fd)
     try:
         fig.savefig(tmp, **kw)
+        os.chmod(tmp, _umask_mode())
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

@@ -26,6 +26,7 @@ FOLDED_OPS = ("Relu", "Clip", "Sigmoid", "HardSigmoid", "HardSwish", "LeakyRelu"
               "Softplus", "BatchNormalization", "InstanceNormalization", "LRN", "Identity", "Dropout", "Softmax",
               "LogSoftmax", "Cast", "Squeeze", "Unsqueeze")
 CONSTANT_ARITHMETIC = ("Add", "Sub", "Mul", "Div")  # with one constant operand: a bias or a scale, folded
+KNOWN_OPS = set(LAYER_OPS) | set(FOLDED_OPS) | set(CONSTANT_ARITHMETIC)
 SUPPORTED_TEXT = ("Conv, Gemm/MatMul (constant weight), Add (residual), Concat (channels), MaxPool, AveragePool, "
                   "GlobalAveragePool, GlobalMaxPool, Flatten, Reshape; folded: " + ", ".join(FOLDED_OPS))
 
@@ -53,15 +54,19 @@ class ImportReport:
     dropped: list[str] = field(default_factory=list)  # "node (OpType)" skipped with --skip-unsupported
 
 
-def _input_chw(path: Path, g, shapes: dict, input_shape) -> tuple[str, tuple[int, int, int]]:
-    """The one data input of the graph and its (C, H, W)."""
+def _data_input(path: Path, g) -> str:
+    """The one data input of the graph (not a constant, not a weight)."""
     constants = {i.name for i in g.initializer} | {o for n in g.node if n.op_type == "Constant" for o in n.output}
     weight_inputs = {n.input[1] for n in g.node if n.op_type in ("Conv", "Gemm", "MatMul") and len(n.input) > 1}
     data_inputs = [i for i in g.input if i.name not in constants and i.name not in weight_inputs]
     if len(data_inputs) != 1:
         raise InputError(path, "graph.input", f"expected one data input, found {len(data_inputs)} "
                                               f"({', '.join(i.name for i in data_inputs) or 'none'})")
-    x = data_inputs[0].name
+    return data_inputs[0].name
+
+
+def _input_chw(path: Path, x: str, shapes: dict, input_shape) -> tuple[str, tuple[int, int, int]]:
+    """The data input's (C, H, W)."""
     dims = shapes.get(x, [])
     if input_shape is not None:
         return x, tuple(input_shape)
@@ -93,13 +98,28 @@ class _Importer:
     def __init__(self, path: Path, model, input_shape, skip_unsupported: bool) -> None:
         self.path, self.g, self.skip = path, model.graph, skip_unsupported
         self.shapes = _shapes(model)
-        x, self.chw = _input_chw(path, self.g, self.shapes, input_shape)
+        x = _data_input(path, self.g)
+        if not skip_unsupported:
+            self.refuse_unsupported(x)  # an unsupported node is the real reason, before any shape question
+        x, self.chw = _input_chw(path, x, self.shapes, input_shape)
         self.report = ImportReport({})
         self.ref: dict[str, str | list[str]] = {x: NETWORK_INPUT}  # data tensor -> layer, or the list a Concat joins
         self.layers: list[_Layer] = []
         self.by_name: dict[str, _Layer] = {}
         self.taken: set[str] = set()
         self.uses = Counter(i for n in self.g.node for i in n.input)
+
+    def refuse_unsupported(self, x: str) -> None:
+        """The first node on the data path whose operator the model cannot express."""
+        data = {x}
+        for node in self.g.node:
+            if not any(i in data for i in node.input) or node.op_type in ("Shape", "Size"):
+                continue
+            data.update(node.output)
+            if node.op_type not in KNOWN_OPS:
+                raise InputError(self.path, self.where(node), f"operator {node.op_type} cannot be expressed in the scope-opt "
+                                                              f"model; supported: {SUPPORTED_TEXT} (or pass --skip-unsupported "
+                                                              "to drop it with a warning)")
 
     @staticmethod
     def where(node) -> str:

@@ -138,7 +138,10 @@ def read_cache(entry: Path) -> dict | None:
 
 
 def run_suite(suite: str, root: Path, out_root: Path, settings: BenchSettings,
-              progress: Callable[[str], None] | None = None, executor: Executor = Executor()) -> Path:
+              progress: Callable[[str], None] | None = None, executor: Executor = Executor(),
+              warn: Callable[[str, str], None] | None = None) -> Path:
+    """Every method on every instance of the suite; `warn(file, reason)` hears of each
+    instance that is skipped (also listed in summary.md)."""
     name, files = suite_files(suite, root)
     out = out_root / name
     cache = out / "cache"
@@ -179,6 +182,8 @@ def run_suite(suite: str, root: Path, out_root: Path, settings: BenchSettings,
         row["latencies_file"] = str(entry.with_suffix(".npy")) if entry.with_suffix(".npy").exists() else ""
         rows.append(row)
     broken = list(broken) + [(k.split("__")[0] + " / " + k.split("__")[1], m) for k, m in failures.items()]
+    for file, why in broken:
+        (warn or (lambda *_: None))(file, why)
     add_ranks_and_gaps(rows)
     write_csv(rows, out / "results.csv")
     from scope_opt.studies.bench_plots import plots

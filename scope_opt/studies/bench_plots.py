@@ -21,36 +21,68 @@ def plots(rows: list[dict], out: Path) -> None:
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    if not rows:  # every instance was skipped: summary.md says why, there is nothing to draw
+        return
     for draw in (_metric_plots, _rank_plot, _gap_plot, _ablation_plot):
         draw(plt, rows, out)
 
 
+def colours(plt, methods: list[str]) -> dict:
+    """One distinct colour per method (tab20 has 20; the default cycle repeats after 10)."""
+    cmap = plt.get_cmap("tab20")
+    return {m: cmap(i % 20) for i, m in enumerate(methods)}
+
+
 def _metric_plots(plt, rows: list[dict], out: Path) -> None:
-    """Throughput and energy against the chiplet count, per network and method."""
+    """Throughput and energy against the chiplet count, per network and method; where every
+    network sits on one package size (the small suite), bars per instance instead."""
     networks = sorted({r["network"] for r in rows})
     methods = sorted({r["method"] for r in rows if _plotted(r)}, key=lambda m: (m not in HEURISTICS, m))
+    colour = colours(plt, methods)
+    one_size = all(len({r["chiplets"] for r in rows if r["network"] == n}) == 1 for n in networks)
     for metric, label, fname in (("throughput", "throughput (samples/s)", "throughput.png"),
                                  ("energy_j", "energy per sample (J)", "energy.png")):
-        fig, axes = plt.subplots(1, len(networks), figsize=(4.2 * len(networks), 3.6), squeeze=False)
-        for ax, net in zip(axes[0], networks):
-            sub = [r for r in rows if r["network"] == net]
-            for m in methods:
-                pts = sorted((r["chiplets"], r[metric]) for r in sub
-                             if r["method"] == m and r[metric] is not None and r["latency_s"] is not None)
-                if pts:
-                    ax.plot([p[0] for p in pts], [p[1] for p in pts], "o-", label=m)
-            if metric == "throughput":
-                peak = sorted({(r["chiplets"], r["peak_throughput"]) for r in sub})
-                ax.plot([p[0] for p in peak], [p[1] for p in peak], "k--", label="peak MACs limit")
-                ax.set_yscale("log")
-            ax.set_title(net)
-            ax.set_xlabel("chiplets")
+        if one_size:
+            fig, ax = plt.subplots(figsize=(max(5, 1.4 * len({r["instance"] for r in rows})), 3.8))
+            _bars(ax, rows, methods, colour, metric)
             ax.set_ylabel(label)
-        handles, labels = axes[0][0].get_legend_handles_labels()
+            handles, labels = ax.get_legend_handles_labels()
+        else:
+            fig, axes = plt.subplots(1, len(networks), figsize=(4.2 * len(networks), 3.6), squeeze=False)
+            for ax, net in zip(axes[0], networks):
+                _lines(ax, [r for r in rows if r["network"] == net], methods, colour, metric)
+                ax.set_title(net)
+                ax.set_xlabel("chiplets")
+                ax.set_ylabel(label)
+            handles, labels = axes[0][0].get_legend_handles_labels()
         fig.legend(handles, labels, loc="lower center", ncol=min(len(labels), 5), fontsize=7)
-        fig.tight_layout(rect=(0, 0.1, 1, 1))
+        fig.tight_layout(rect=(0, 0.12, 1, 1))
         save_figure(fig, out / fname, dpi=110)
         plt.close(fig)
+
+
+def _lines(ax, sub: list[dict], methods: list[str], colour: dict, metric: str) -> None:
+    for m in methods:
+        pts = sorted((r["chiplets"], r[metric]) for r in sub
+                     if r["method"] == m and r[metric] is not None and r["latency_s"] is not None)
+        if pts:
+            ax.plot([p[0] for p in pts], [p[1] for p in pts], "o-", label=m, color=colour[m])
+    if metric == "throughput":
+        peak = sorted({(r["chiplets"], r["peak_throughput"]) for r in sub})
+        ax.plot([p[0] for p in peak], [p[1] for p in peak], "k--", label="peak MACs limit")
+        ax.set_yscale("log")
+
+
+def _bars(ax, rows: list[dict], methods: list[str], colour: dict, metric: str) -> None:
+    insts = sorted({r["instance"] for r in rows})
+    width = 0.8 / max(1, len(methods))
+    for k, m in enumerate(methods):
+        vals = [next((r[metric] for r in rows if r["instance"] == i and r["method"] == m and r[metric] is not None
+                      and r["latency_s"] is not None), 0) for i in insts]
+        ax.bar(np.arange(len(insts)) + k * width, vals, width, label=m, color=colour[m])
+    ax.set_xticks(np.arange(len(insts)) + 0.4 - width / 2, insts, rotation=30, ha="right", fontsize=7)
+    if metric == "throughput":
+        ax.set_yscale("log")
 
 
 def _rank_plot(plt, rows: list[dict], out: Path) -> None:
@@ -87,7 +119,7 @@ def _gap_plot(plt, rows: list[dict], out: Path) -> None:
         for k, m in enumerate(hm):
             vals = [next((100 * _own_gap(r) for r in heur if r["instance"] == i and r["method"] == m and _own_gap(r) is not None), 0)
                     for i in insts]
-            ax.bar(np.arange(len(insts)) + k * width, vals, width, label=m)
+            ax.bar(np.arange(len(insts)) + k * width, vals, width, label=m, color=colours(plt, hm)[m])
         ax.set_xticks(np.arange(len(insts)) + 0.4 - width / 2, insts, rotation=30, ha="right", fontsize=7)
         ax.set_ylabel("gap to its space's optimum (%)")
         ax.legend(fontsize=7)

@@ -74,6 +74,16 @@ def _f(x, fmt="{:.4g}") -> str:
     return "-" if x is None or (isinstance(x, float) and not math.isfinite(x)) else fmt.format(x)
 
 
+def _t(x) -> str:
+    """A time with its unit (13.29 ms), never bare seconds."""
+    if x is None or (isinstance(x, float) and not math.isfinite(x)):
+        return "-"
+    for factor, unit in ((1.0, "s"), (1e-3, "ms"), (1e-6, "us"), (1e-9, "ns")):
+        if abs(x) >= factor:
+            return f"{x / factor:.4g} {unit}"
+    return f"{x:.4g} s"
+
+
 def summary(name: str, rows: list[dict], settings, broken: list[tuple[str, str]] = ()) -> str:
     lines = [f"# Bench results: suite `{name}`", "",
              f"Command: `scope-opt bench {name} --time-limit {settings.time_limit_s:g} --threads {settings.threads} "
@@ -95,10 +105,10 @@ def summary(name: str, rows: list[dict], settings, broken: list[tuple[str, str]]
         base = _best(group, BASELINES)
         opt = group[0]["optimum_s"]
         lines.append(
-            f"| {inst} | {_f(opt)}{' (' + group[0]['proved_by'] + ')' if opt is not None else ''} | {_f(sc and sc['latency_s'])} | "
+            f"| {inst} | {_t(opt)}{' (' + group[0]['proved_by'] + ')' if opt is not None else ''} | {_t(sc and sc['latency_s'])} | "
             f"{_f(sc and sc['rank'], '{:.4%}')} | {_f(sc and sc['gap_to_optimum'], '{:.3%}')}"
             f"{' vs bound' if sc and sc['gap_reference'] == 'bound' else ''} | "
-            f"{_f(get.get('segmented', {}).get('latency_s'))} | {_f(get.get('sequential', {}).get('latency_s'))} | "
+            f"{_t(get.get('segmented', {}).get('latency_s'))} | {_t(get.get('sequential', {}).get('latency_s'))} | "
             f"{_f(sc['throughput'] / base['throughput'] if sc and base else None, '{:.3f}x')} | "
             f"{_f(sc['energy_j'] / base['energy_j'] if sc and base else None, '{:.3f}x')} |")
     notes = {r["instance"]: r["note"] for r in rows if r.get("note")}
@@ -121,7 +131,7 @@ def summary(name: str, rows: list[dict], settings, broken: list[tuple[str, str]]
                   "|---|---|---|---|---|---|---|---|---|---|"]
         for r in rows:
             if r["method"] in others:
-                lines.append(f"| {r['instance']} | {r['method']} | {r['space']} | {r['status']} | {_f(r['latency_s'])} | {_f(r['bound_s'])} | "
+                lines.append(f"| {r['instance']} | {r['method']} | {r['space']} | {r['status']} | {_t(r['latency_s'])} | {_t(r['bound_s'])} | "
                              f"{_f(r['gap'], '{:.3%}')} | {_f(r['rank'], '{:.4%}')} | {_f(_own_gap(r), '{:.3%}')} | "
                              f"{_f(r['solve_time_s'], '{:.2f}')} |")
     lines += ["", "Plots: `throughput.png` (with the all-chiplets peak-MAC limit), `energy.png`"
@@ -156,7 +166,7 @@ def proven_optima(by_inst: dict[str, list[dict]]) -> list[str]:
         g0, get = group[0], {r["method"]: r for r in group}
         sc, base = get.get("scope"), _best(group, BASELINES)
         lines.append(
-            f"| {inst} | {_f(g0['opt_merged_s'])} | {_f(g0['opt_segmented_s'])} | {_f(g0['opt_sequential_s'])} | "
+            f"| {inst} | {_t(g0['opt_merged_s'])} | {_t(g0['opt_segmented_s'])} | {_t(g0['opt_sequential_s'])} | "
             f"{_f(_ratio(g0['opt_segmented_s'], g0['opt_merged_s']), '{:.3f}x')} | "
             f"{_f(_ratio(g0['opt_sequential_s'], g0['opt_merged_s']), '{:.3f}x')} | "
             f"{_f(_ratio(sc and sc['throughput'], base and base['throughput']), '{:.3f}x')} | "

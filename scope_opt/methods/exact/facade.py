@@ -14,7 +14,7 @@ from scope_opt.problem.instance import Instance
 from scope_opt.methods.exact.outcome import BackendOutcome
 from scope_opt.methods.result import SolveResult
 from scope_opt.problem.mapping import Mapping
-from scope_opt.methods.settings import Backend, SolverSettings
+from scope_opt.methods.settings import Backend, SolverSettings, solver_output_to_stderr
 from scope_opt.methods.exact.tables import build_tables, structure
 
 WARM_START_METHOD = {"merged": "scope", "segmented": "segmented", "sequential": "sequential"}
@@ -54,7 +54,8 @@ def solve_exact(instance: Instance, backend: Backend, space: str = "merged", set
     if export is not None:
         _export(model, backend, Path(export))
     say(f"solving ({backend.value}, time limit {settings.time_limit_s:g} s)")
-    out = backend_module.solve(tables, model, backend, settings)
+    with solver_output_to_stderr():  # solvers print banners (HiGHS at every Highs()) straight to fd 1
+        out = backend_module.solve(tables, model, backend, settings)
     out, source = _fall_back_to_hint(out, hint)
     ev = evaluate(instance, out.mapping, cost) if out.mapping is not None else None
     if hint is not None and out.status == "feasible" and ev is not None and hint_ev.latency_s < ev.latency_s:

@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import math
 import re
+import sys
 import tempfile
 import time
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -85,12 +87,22 @@ def _cbc_bound(log: str) -> float | None:
 
 def _run_cbc(mm: MilpModel, settings: SolverSettings, gap: float, notes: dict) -> str:
     """Solve with the bundled CBC, retried without the warm start when CBC crashes on its
-    file; returns CBC's log (it holds the lower bound when CBC stops early)."""
-    with tempfile.TemporaryDirectory() as d:
+    file; returns CBC's log (it holds the lower bound when CBC stops early).  CBC writes
+    its log to a file for us to read; with --verbose it is copied to standard error."""
+    log = _cbc_logged(mm, settings, gap, notes)
+    if settings.verbose and log:
+        sys.stderr.write(log if log.endswith("\n") else log + "\n")
+        sys.stderr.flush()
+    return log
+
+
+def _cbc_logged(mm: MilpModel, settings: SolverSettings, gap: float, notes: dict) -> str:
+    with tempfile.TemporaryDirectory() as d, warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*logPath.*")  # PuLP: the log file replaces msg=1, as we want
         log_path = Path(d) / "cbc.log"
         warm = settings.warm_start
         while True:
-            solver = pulp.PULP_CBC_CMD(msg=settings.verbose, timeLimit=settings.time_limit_s, gapRel=gap,
+            solver = pulp.PULP_CBC_CMD(msg=False, timeLimit=settings.time_limit_s, gapRel=gap,
                                        gapAbs=ABS_GAP_UNITS, threads=settings.threads, warmStart=warm, logPath=str(log_path),
                                        options=[f"randomSeed {settings.seed + 1}", f"randomCbcSeed {settings.seed + 1}"])
             try:
