@@ -23,7 +23,7 @@ sys.path.insert(0, str(ROOT))
 
 from scope_opt.methods.dp.chain import dp_memory_bytes  # noqa: E402
 from scope_opt.problem.instance import load_instance  # noqa: E402
-from scope_opt.solve import solve  # noqa: E402
+from scope_opt.methods.dispatch import solve  # noqa: E402
 
 RESULTS = ROOT / "results"
 PACKAGES = [("paper", 4), ("paper", 6), ("paper", 8), ("large", 10), ("large", 12), ("large", 16)]

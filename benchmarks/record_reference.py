@@ -22,7 +22,7 @@ METHODS = ("scope", "segmented", "sequential", "fastdp", "dp", "dp-segmented", "
 
 def _solve(inst, name: str, time_limit: float):
     from scope_opt.methods.settings import SolverSettings
-    from scope_opt.solve import MethodOptions, solve
+    from scope_opt.methods.dispatch import MethodOptions, solve
     return solve(inst, name, MethodOptions(settings=SolverSettings(time_limit_s=time_limit, threads=1)))
 
 

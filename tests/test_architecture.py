@@ -15,7 +15,7 @@ ALLOWED = {
     "problem": {"errors", "formats", "problem"},
     "cost": {"errors", "formats", "problem", "cost"},
     "methods": {"errors", "formats", "problem", "cost", "methods"},
-    "studies": {"errors", "formats", "problem", "cost", "methods", "studies", "solve", "__init__"},
+    "studies": {"errors", "formats", "problem", "cost", "methods", "studies", "__init__"},
 }
 
 

@@ -249,3 +249,20 @@ def test_import_command_and_an_instance_naming_an_onnx_model(tmp_path):
     out = subprocess.run([sys.executable, "-m", "scope_opt.cli", "solve", str(tmp_path / "i.toml"), "-m", "dp", "--json", "-"],
                          capture_output=True, text=True)
     assert out.returncode == 0 and json.loads(out.stdout)["status"] == "optimal"
+
+
+def test_a_sequence_model_is_refused_by_its_unsupported_node_not_its_input_shape(tmp_path):
+    """An LSTM on a [T, N, D] input: the real reason is the LSTM node, named first."""
+    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, [4, 1, 8])
+    inits = [helper.make_tensor("W", TensorProto.FLOAT, [1, 64, 8], [0.0] * 512),
+             helper.make_tensor("R", TensorProto.FLOAT, [1, 64, 16], [0.0] * 1024)]
+    node = helper.make_node("LSTM", ["x", "W", "R"], ["y"], name="lstm0", hidden_size=16)
+    graph = helper.make_graph([node], "g", [x], [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)], inits)
+    path = tmp_path / "lstm.onnx"
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), str(path))
+    res = subprocess.run([sys.executable, "-m", "scope_opt.cli", "import", str(path), "--out", str(tmp_path / "l.yaml")],
+                         capture_output=True, text=True)
+    assert res.returncode == 2 and "Traceback" not in res.stderr
+    lines = res.stderr.strip().splitlines()
+    assert len(lines) == 1 and "node 'lstm0' (LSTM)" in lines[0] and "operator LSTM" in lines[0]
+    assert "--input-shape" not in lines[0]

@@ -20,7 +20,7 @@ from scope_opt.methods.registry import CLI_METHODS, METHODS, Kind, ablation_meth
 from scope_opt.problem.instance import load_instance
 from scope_opt.problem.network_yaml import load_network
 from scope_opt.problem.operators import Channels, Role, Rows
-from scope_opt.solve import MethodOptions, solve
+from scope_opt.methods.dispatch import MethodOptions, solve
 from scope_opt.studies.ablation import STEPS, Ablation
 
 times = st.floats(min_value=0.0, max_value=1e3, allow_nan=False)

@@ -110,8 +110,8 @@ def draw(instance: Path = typer.Argument(..., help="Instance TOML file."),
          trace: Optional[Path] = typer.Option(None, "--trace", help="Chrome trace-event JSON to write (opens in Perfetto).")) -> None:
     """Draw a mapping: the mesh coloured by cluster per segment, and the pipeline timeline;
     with --trace, the same schedule as a trace for Perfetto or chrome://tracing."""
-    from scope_opt.cli.draw import draw_mapping
-    from scope_opt.cli.trace import trace_events
+    from scope_opt.studies.draw import draw_mapping
+    from scope_opt.studies.trace import trace_events
     out = out if out is not None or trace is not None else Path("mapping.png")
     check_output_path(out, "--out", (".png",))
     check_output_path(trace, "--trace", (".json",))

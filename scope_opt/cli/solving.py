@@ -28,8 +28,8 @@ from scope_opt.methods.result import SolveResult
 from scope_opt.methods.space import SPACES, FeasibleParts, StructuralSpace, wilson
 from scope_opt.problem.instance import load_instance
 from scope_opt.problem.mapping import load_mapping
-from scope_opt.solve import MethodOptions
-from scope_opt.solve import solve as run_solve
+from scope_opt.methods.dispatch import MethodOptions
+from scope_opt.methods.dispatch import solve as run_solve
 from scope_opt.studies.rank import rank_of, sample_latencies
 
 
@@ -61,7 +61,7 @@ def proven_gap(inst, res: SolveResult, terms: CostTerms, instance_file: Path) ->
     if opt.status != "optimal":
         return None
     gap = (res.latency_s - opt.latency_s) / res.latency_s
-    console.print(f"proven gap: {gap:.3%} above the {res.space} optimum T* = {si(opt.latency_s, 's')} "
+    console.print(f"proven gap (T - T*) / T: {gap:.3%}, the {res.space} optimum T* = {si(opt.latency_s, 's')} "
                   f"(chain DP, {opt.solve_time_s:.2g} s)")
     return {"optimum_s": opt.latency_s, "gap_to_optimum": gap, "proved_by": opt.method}
 

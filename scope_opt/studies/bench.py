@@ -28,7 +28,7 @@ from scope_opt.formats.outputs import dumps, write_text_atomic
 from scope_opt.methods.result import SolveResult
 from scope_opt.methods.registry import METHODS, Kind, MethodOptions, ablation_method, special, user_method
 from scope_opt.methods.enumerate import DEFAULT_MAX_MAPPINGS
-from scope_opt.solve import solve
+from scope_opt.methods.dispatch import solve
 from scope_opt.studies.user_heuristic import load_heuristic, run_user_heuristic  # noqa: F401  (bench.load_heuristic)
 from scope_opt.methods.space import SPACES, StructuralSpace
 

@@ -208,7 +208,7 @@ def run_cell(cell: Cell) -> dict:
     from scope_opt.methods.settings import SolverSettings
     from scope_opt.problem.instance import build_instance
     from scope_opt.problem.network_yaml import build_network
-    from scope_opt.solve import MethodOptions, solve
+    from scope_opt.methods.dispatch import MethodOptions, solve
     network = build_network(cell.network_raw, cell.network_src, cell.network)
     inst = build_instance(cell.instance, cell.name, Path("."), cell.name, network)
     tl, threads, seed = cell.settings
