@@ -54,6 +54,8 @@ def test_bench_runs_every_method_and_resumes(suite, monkeypatch):
             assert float(get[method]["gap_to_space_optimum"]) == pytest.approx((t - o) / t, abs=1e-12) and t >= o
     summary = (out / "summary.md").read_text()
     assert "scope-opt bench mini" in summary and "tiny-residual-2x2" in summary and "## On proven optima" in summary
+    row = next(l for l in summary.splitlines() if l.startswith("| tiny-residual-2x2 |"))
+    assert " us " in row and "0.00000" not in row  # T with its unit, never bare seconds
     for png in ("throughput.png", "energy.png", "ranks.png", "gaps.png"):
         assert (out / png).stat().st_size > 1000
     # a second run finds every result in the cache and computes nothing

@@ -169,3 +169,13 @@ def test_readme_makes_the_venv_first_and_says_how_long_the_tests_take():
     assert setup.index("python3 -m venv") < setup.index("pip install -e .")
     assert "minutes" in setup
     assert Path(ROOT / "docs" / "api.md").is_file()
+
+
+def test_every_method_gets_its_own_colour():
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from scope_opt.methods.registry import METHODS
+    from scope_opt.studies.bench_plots import colours
+    c = colours(plt, sorted(METHODS) + ["user:x", "ablation:partition"])
+    assert len(set(c.values())) == len(c) == len(METHODS) + 2
