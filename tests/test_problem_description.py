@@ -128,7 +128,7 @@ def test_every_registered_method_runs_and_is_rescored(name):
         assert res.latency_s == solve(inst, dp_for(space).name).latency_s
 
 
-@pytest.mark.parametrize("name", ["resnet50-simba-4x4", "alexnet-simba-4x4", "mobilenetv2-simba-4x4"])
+@pytest.mark.parametrize("name", ["resnet50-simba-4x4", "alexnet-simba-4x4", "vgg16-simba-4x4"])
 def test_ablation_ends_are_scope_and_the_optimum(name):
     """docs/search.md: no step exact is --method scope (same mapping); all three are dp."""
     inst = load_instance(ROOT / "instances" / "paper" / f"{name}.toml")

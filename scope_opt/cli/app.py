@@ -49,6 +49,13 @@ def guarded(fn: Callable) -> Callable:
             raise typer.Exit(2) from None
         except KeyboardInterrupt:
             raise _interrupted() from None
+        except OSError as exc:  # a full disk, a folder made read-only mid-run: one line, not a traceback
+            if _SIGINT["seen"]:
+                raise _interrupted() from None
+            where = exc.filename or "(output)"
+            Console(stderr=True).print(f"[red]error[/red]: {escape(str(where))}: {escape(exc.strerror or str(exc))}; "
+                                       "expected a writable folder with free space", highlight=False, soft_wrap=True)
+            raise typer.Exit(2) from None
         except (typer.Exit, Exception):
             if _SIGINT["seen"]:
                 raise _interrupted() from None

@@ -17,7 +17,7 @@ from scope_opt.cli.report import LEGEND, show_evaluation, show_instance, si
 from scope_opt.cost.evaluate import evaluate
 from scope_opt.cost.reference import CostModel
 from scope_opt.errors import InputError
-from scope_opt.formats.outputs import check_output_path, write_json, write_text_atomic
+from scope_opt.formats.outputs import check_no_overwrite, check_output_path, safe_name, write_json, write_text_atomic
 from scope_opt.methods.baselines import tiled_layers, unfit_layers
 from scope_opt.problem.instance import load_instance
 from scope_opt.problem.mapping import load_mapping
@@ -72,18 +72,22 @@ def _input_shape(text: Optional[str]) -> tuple[int, int, int] | None:
 
 @command("import")
 def import_cmd(model: Path = typer.Argument(..., help="ONNX model file."),
-               out: Optional[Path] = typer.Option(None, "--out", help="Network YAML to write (default models/<name>.yaml beside the project, or ./<name>.yaml)."),
+               out: Optional[Path] = typer.Option(None, "--out", help="Network YAML to write (default ./<name>.yaml)."),
                input_shape: Optional[str] = typer.Option(None, "--input-shape", help="C,H,W when the model's input dims are symbolic."),
                skip_unsupported: bool = typer.Option(False, "--skip-unsupported", help="Drop operators the model cannot express, with a warning."),
-               name: Optional[str] = typer.Option(None, "--name", help="Network name (default: the file name).")) -> None:
+               name: Optional[str] = typer.Option(None, "--name", help="Network name (default: the file name)."),
+               force: bool = typer.Option(False, "--force", help="Overwrite the output file if it exists.")) -> None:
     """Convert an ONNX model to a network YAML (shapes only: no weights, no runtime)."""
     import yaml
-    from scope_opt.problem.network_yaml import MODELS_DIR, build_network
+    from scope_opt.problem.network_yaml import build_network
     from scope_opt.problem.onnx_import import import_onnx
-    check_output_path(out, "--out", (".yaml", ".yml"))
+    if name is not None:
+        safe_name(name, "(arguments)", "--name")
+    target = out or Path.cwd() / f"{safe_name(name or model.stem, model, '(file name)')}.yaml"
+    check_output_path(target, "--out", (".yaml", ".yml"))
+    check_no_overwrite(target, "--out", force)
     rep = import_onnx(model, _input_shape(input_shape), skip_unsupported, name)
     net = build_network(rep.description, str(model), model.stem)
-    target = out or ((MODELS_DIR if MODELS_DIR.is_dir() else Path.cwd()) / f"{net.name}.yaml")
     header = f"# {net.name}: imported from {model.name} by scope-opt import\n"
     text = header + yaml.safe_dump(rep.description, sort_keys=False, default_flow_style=None, width=160)
     write_text_atomic(target, text)

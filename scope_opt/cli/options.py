@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Optional
 
 import typer
@@ -36,7 +37,13 @@ def executor_of(workers: Optional[int], scheduler: Optional[str]):
         raise InputError("(arguments)", "--workers/--scheduler", "give at most one: a local cluster or a running one")
     if workers is not None and not 1 <= workers <= 256:
         raise InputError("(arguments)", "--workers", f"expected 1 to 256 worker processes, got {workers}")
+    if scheduler is not None and not SCHEDULER_ADDRESS.match(scheduler):
+        raise InputError("(arguments)", "--scheduler", f"{scheduler[:80]!r} is not a scheduler address; expected "
+                                                       "tcp://HOST:PORT or tls://HOST:PORT, e.g. tcp://127.0.0.1:8786")
     return Executor(workers, scheduler)
+
+
+SCHEDULER_ADDRESS = re.compile(r"^(tcp|tls)://(\[[0-9A-Fa-f:]+\]|[A-Za-z0-9.-]+):[0-9]{1,5}$")
 
 
 SpaceOpt = typer.Option("merged", "--space", help="merged (Scope), segmented, or sequential.")

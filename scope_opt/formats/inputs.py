@@ -46,15 +46,42 @@ def read_text(path: str | Path, expected: str) -> str:
         raise InputError(path, f"byte {exc.start}", f"is not UTF-8 text; expected {expected} as UTF-8 text") from None
 
 
+def _strict_yaml_loader():
+    """YAML's safe loader, stricter: a duplicate key or an alias (the way to build a
+    'billion laughs' bomb; no description needs one) is an error, not a silent choice."""
+    import yaml
+
+    class StrictLoader(yaml.SafeLoader):
+        def compose_node(self, parent, index):
+            if self.check_event(yaml.AliasEvent):
+                event = self.peek_event()
+                raise yaml.constructor.ConstructorError(None, None, "aliases (*name) are not accepted", event.start_mark)
+            return super().compose_node(parent, index)
+
+        def construct_mapping(self, node, deep=False):
+            seen = set()
+            for key_node, _ in node.value:
+                key = self.construct_object(key_node, deep=deep)
+                if isinstance(key, (str, int, float, bool)) and key in seen:
+                    raise yaml.constructor.ConstructorError(None, None, f"duplicate key {str(key)[:60]!r}",
+                                                            key_node.start_mark)
+                seen.add(key) if isinstance(key, (str, int, float, bool)) else None
+            return super().construct_mapping(node, deep)
+
+    return StrictLoader
+
+
 def parse(path: str | Path, text: str, kind: str) -> Any:
-    """TOML, YAML or JSON text as Python data; malformed or too deeply nested -> InputError."""
+    """TOML, YAML or JSON text as Python data; malformed or too deeply nested -> InputError.
+    TOML refuses duplicate keys itself; YAML is read by a loader that refuses them and
+    aliases too."""
     import yaml
     try:
         if kind == "toml":
             return tomllib.loads(text)
         if kind == "json":
             return json.loads(text)
-        return yaml.safe_load(text)
+        return yaml.load(text, Loader=_strict_yaml_loader())  # noqa: S506 (a SafeLoader subclass)
     except RecursionError:
         raise InputError(path, "(file)", f"is nested too deeply to be a {kind.upper()} description; expected a flat document") from None
     except tomllib.TOMLDecodeError as exc:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
 import sys
 import tempfile
 from pathlib import Path
@@ -44,6 +45,24 @@ def _takes_new_files(folder: Path) -> bool:
     os.close(fd)
     Path(probe).unlink(missing_ok=True)
     return True
+
+
+SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+
+
+def safe_name(name: str, src: str | Path, field: str) -> str:
+    """A name that is to become part of a file name: letters, digits, '.', '_' and '-',
+    starting with a letter or digit, so it never picks a path outside its folder."""
+    if not isinstance(name, str) or not SAFE_NAME.match(name) or ".." in name or len(name) > 200:
+        raise InputError(src, field, f"{str(name)[:80]!r} cannot name a file; expected letters, digits, '.', '_' and '-', "
+                                     "starting with a letter or digit (no '/', no '..')")
+    return name
+
+
+def check_no_overwrite(path: str | Path, option: str, force: bool) -> None:
+    """Nothing is overwritten without --force."""
+    if not force and Path(path).exists():
+        raise InputError(path, option, "exists already; pass --force to overwrite it, or choose another path")
 
 
 def check_output_folder(path: str | Path, option: str) -> None:
@@ -115,3 +134,28 @@ def save_figure(fig, path: str | Path, **kw) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def _toml_value(v: Any) -> str:
+    if isinstance(v, str):
+        return json.dumps(v)
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, (list, tuple)):
+        return "[" + ", ".join(_toml_value(x) for x in v) + "]"
+    return repr(v)
+
+
+def instance_toml(raw: dict) -> str:
+    """A generated instance as TOML text (tomllib reads, it does not write)."""
+    top = [f"{k} = {_toml_value(v)}" for k, v in raw.items() if not isinstance(v, dict)]
+    out = top[:]
+    for section, table in raw.items():
+        if isinstance(table, dict):
+            out.append(f"\n[{section}]")
+            out += [f"{k} = {_toml_value(v)}" for k, v in table.items() if not isinstance(v, dict)]
+            for sub, inner in table.items():
+                if isinstance(inner, dict):
+                    out.append(f"\n[{section}.{sub}]")
+                    out += [f"{k} = {_toml_value(v)}" for k, v in inner.items()]
+    return "\n".join(out) + "\n"

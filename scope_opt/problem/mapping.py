@@ -106,6 +106,15 @@ def save_mapping(mapping: Mapping, path: str | Path) -> None:
     Path(path).write_text(mapping.to_json() + "\n")
 
 
+def _check_types(c: Cluster, src: str, w: str) -> None:
+    """Integers, not booleans or floats that look like them (a mapping built in Python)."""
+    if not all(type(v) is int for v in (c.first, c.last, c.chiplets)):
+        raise InputError(src, w, f"layers and chiplets must be integers, got {(c.first, c.last, c.chiplets)!r}")
+    if not isinstance(c.partitions, tuple) or not all(isinstance(p, tuple) and len(p) == 2 and all(type(v) is int for v in p)
+                                                    for p in c.partitions):
+        raise InputError(src, f"{w}.partitions", f"expected (p_k, p_h) pairs of integers, got {c.partitions!r}"[:200])
+
+
 def validate(mapping: Mapping, instance: Instance, src: str = "(mapping)") -> None:
     """Raise InputError naming the first thing that makes `mapping` not a mapping of `instance`."""
     n_layers = len(instance.network.layers)
@@ -114,6 +123,7 @@ def validate(mapping: Mapping, instance: Instance, src: str = "(mapping)") -> No
     for si, seg in enumerate(mapping.segments):
         for ci, c in enumerate(seg.clusters):
             w = f"segments[{si}].clusters[{ci}]"
+            _check_types(c, src, w)
             if c.first != expect:
                 what = "overlaps the previous cluster" if c.first < expect else "leaves a gap after the previous cluster"
                 raise InputError(src, f"{w}.layers", f"starts at layer {c.first}, which {what}; expected it to start at {expect}")

@@ -19,6 +19,7 @@ from scope_opt.errors import InputError
 from scope_opt.problem.network import NETWORK_INPUT, Network
 from scope_opt.problem.network_yaml import build_network
 from scope_opt.problem.onnx_graph import _attrs, _load, _safe_name, _shapes
+from scope_opt.problem.onnx_residual import _fold_residual
 
 LAYER_OPS = ("Conv", "Gemm", "MatMul", "Add", "Concat", "MaxPool", "AveragePool", "GlobalAveragePool",
              "GlobalMaxPool", "Flatten", "Reshape")
@@ -68,7 +69,12 @@ def _data_input(path: Path, g) -> str:
 def _input_chw(path: Path, x: str, shapes: dict, input_shape) -> tuple[str, tuple[int, int, int]]:
     """The data input's (C, H, W)."""
     dims = shapes.get(x, [])
+    declared = tuple(dims[1:]) if len(dims) == 4 and all(isinstance(d, int) and d > 0 for d in dims[1:]) else None
     if input_shape is not None:
+        if declared is not None and tuple(input_shape) != declared:
+            raise InputError(path, f"graph.input {x}", f"is declared {list(dims)}; --input-shape "
+                                                        f"{','.join(map(str, input_shape))} would change the network; "
+                                                        "expected no --input-shape (or the declared C,H,W)")
         return x, tuple(input_shape)
     if len(dims) == 4 and all(isinstance(d, int) and d > 0 for d in dims[1:]):
         return x, tuple(dims[1:])
@@ -143,6 +149,8 @@ class _Importer:
         return src if isinstance(src, list) else [src]
 
     def conv(self, node, data, a) -> None:
+        if len(node.input) < 2:
+            raise InputError(self.path, self.where(node), "has no weight input; expected Conv(X, W[, B])")
         wshape = self.shapes.get(node.input[1])
         if not wshape or len(wshape) != 4 or any(not isinstance(d, int) for d in wshape):
             raise InputError(self.path, self.where(node), f"weight {node.input[1]!r} has no known 4-d shape; expected [K, C/groups, R, S]")
@@ -157,7 +165,7 @@ class _Importer:
 
     def fc(self, node, data, a) -> None:
         wshape = self.shapes.get(node.input[1]) if len(node.input) > 1 else None
-        if node.input[1] in self.ref or not wshape or len(wshape) != 2:
+        if len(node.input) < 2 or node.input[1] in self.ref or not wshape or len(wshape) != 2:
             raise InputError(self.path, self.where(node), "expected a constant 2-d weight as the second operand (an fc layer)")
         K = wshape[0] if (node.op_type == "Gemm" and a.get("transB", 0)) else wshape[1]
         self.add_layer(node, _Layer("", "fc", K, self.sources(data[0])))
@@ -177,6 +185,8 @@ class _Importer:
         k = a.get("kernel_shape", [1, 1])
         strides = a.get("strides", [1, 1])
         pads = a.get("pads", [0, 0, 0, 0])
+        if len(k) != 2:
+            raise InputError(self.path, self.where(node), f"kernel_shape {list(k)}: expected a 2-d pool (rows, columns)")
         if len(set(strides)) != 1 or len(set(pads)) != 1 or a.get("ceil_mode", 0):
             raise InputError(self.path, self.where(node), f"strides {strides}, pads {pads}, ceil_mode {a.get('ceil_mode', 0)}: "
                                                           "expected equal strides and pads and floor rounding")
@@ -186,6 +196,19 @@ class _Importer:
         if a.get("axis", 1) != 1 or len(data) != len(node.input):
             raise InputError(self.path, self.where(node), f"expected a concatenation of data tensors on channels (axis 1), got axis {a.get('axis')}")
         self.ref[node.output[0]] = [s for t in data for s in self.sources(t)]
+
+    def check_order(self) -> None:
+        """Every node reads only tensors made before it (graph inputs, initializers, earlier
+        nodes) and makes at least one: a dangling, out-of-order or cyclic graph is refused."""
+        known = {i.name for i in self.g.input} | {i.name for i in self.g.initializer} | {""}
+        for node in self.g.node:
+            if not node.output:
+                raise InputError(self.path, f"node {node.name!r} ({node.op_type})", "has no outputs; expected a node that makes a tensor")
+            missing = [i for i in node.input if i not in known]
+            if missing:
+                raise InputError(self.path, self.where(node), f"reads {missing[0]!r}, which no earlier node makes (a dangling, "
+                                                              "out-of-order or cyclic graph); expected nodes in topological order")
+            known.update(node.output)
 
     def node(self, node) -> None:
         data = [i for i in node.input if i in self.ref]
@@ -216,57 +239,13 @@ def import_onnx(path: str | Path, input_shape: tuple[int, int, int] | None = Non
     """Read an ONNX file into a network description (dict), checked by build_network."""
     path = Path(path)
     imp = _Importer(path, _load(path), input_shape, skip_unsupported)
+    imp.check_order()
     for node in imp.g.node:
         imp.node(node)
     if not imp.layers:
         raise InputError(path, "graph", "no Conv, Gemm, MatMul or pool node found; nothing to map")
     imp.report.description = _describe(name or path.stem, imp.chw, imp.layers)
     return imp.report
-
-
-def _chain(name: str, by_name: dict[str, _Layer]) -> list[str]:
-    """The producers of `name` back to the network input, along each layer's first input."""
-    out = [name]
-    while out[-1] in by_name:
-        out.append(by_name[out[-1]].inputs[0])
-    return out
-
-
-def _fold_residual(path, node, where: str, operands: list[str], tensors: list[str], uses: Counter,
-                   layers: list[_Layer], by_name: dict[str, _Layer], ref: dict) -> None:
-    """Add(main, shortcut): the layer ending the main path takes the shortcut as its
-    residual.  The main path is the longer one back to where the two paths fork; a
-    shortcut conv (a downsample) is placed just before the main path's last layer, as
-    the bundled models place it."""
-    a, b = operands
-    if a == b:
-        raise InputError(path, where, "adds a tensor to itself; expected a residual add of two branches")
-    ca, cb = _chain(a, by_name), _chain(b, by_name)
-    fork = next((x for x in ca if x in cb), None)
-    if fork is None:
-        raise InputError(path, where, "the two operands share no producer; expected a residual block")
-    main, short = (a, b) if ca.index(fork) >= cb.index(fork) else (b, a)
-    if main not in by_name:
-        raise InputError(path, where, "the main branch of the add is the network input; expected a layer")
-    end = by_name[main]
-    if end.residual is not None:
-        raise InputError(path, where, f"layer {main!r} already ends a residual block; two adds in a row are not supported")
-    main_tensor = tensors[operands.index(main)]
-    if uses[main_tensor] > 1:
-        raise InputError(path, where, f"{main_tensor!r} is read by other nodes too; its residual cannot be folded into it")
-    end.residual = short
-    if short in by_name:  # keep the shortcut before the layer that reads it
-        i_short, i_end = layers.index(by_name[short]), layers.index(end)
-        if i_short > i_end:
-            sc = layers.pop(i_short)
-            if any(x in sc.inputs for x in _produced_between(layers, i_end, i_short)):
-                raise InputError(path, where, "the shortcut branch depends on the main branch; expected a residual block")
-            layers.insert(i_end, sc)
-    ref[node.output[0]] = main
-
-
-def _produced_between(layers: list[_Layer], lo: int, hi: int) -> set[str]:
-    return {layer.name for layer in layers[lo:hi]}
 
 
 def _describe(name: str, chw: tuple[int, int, int], layers: list[_Layer]) -> dict[str, Any]:

@@ -29,7 +29,7 @@ from scope_opt.methods.result import SolveResult
 from scope_opt.methods.registry import METHODS, Kind, MethodOptions, ablation_method, special, user_method
 from scope_opt.methods.enumerate import DEFAULT_MAX_MAPPINGS
 from scope_opt.methods.dispatch import solve
-from scope_opt.studies.user_heuristic import load_heuristic, run_user_heuristic  # noqa: F401  (bench.load_heuristic)
+from scope_opt.studies.user_heuristic import heuristic_source, load_heuristic, run_user_heuristic  # noqa: F401
 from scope_opt.methods.space import SPACES, StructuralSpace
 
 HEURISTIC_METHODS = tuple(m.name for m in METHODS.values() if m.kind is Kind.HEURISTIC)
@@ -73,10 +73,18 @@ def methods_for(instance: Instance, settings: BenchSettings) -> list[str]:
     return out
 
 
+def _digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() else ""
+
+
 def cache_key(path: Path, instance: Instance, method: str, settings: BenchSettings) -> str:
-    model = Path(instance.network.source)
-    blob = json.dumps({"instance": path.read_text(), "model": model.read_text() if model.is_file() else "",
-                       "method": method, "version": __version__,
+    """Everything a cached row depends on: the instance and model files (as bytes, so an
+    ONNX model hashes too), the method, a user heuristic's own source, the settings and
+    the version."""
+    kind, payload = special(method) or ("registry", "")
+    code = _digest(heuristic_source(payload)) if kind == "user" else ""
+    blob = json.dumps({"instance": _digest(path), "model": _digest(Path(instance.network.source)), "method": method,
+                       "code": code, "version": __version__,
                        "settings": [settings.time_limit_s, settings.threads, settings.seed, settings.max_mappings]})
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
 

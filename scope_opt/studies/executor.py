@@ -33,6 +33,23 @@ def _failure(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}{where}"
 
 
+CONNECT_TIMEOUT_S = 10
+
+
+def _connect(Client, address: str):
+    """A client of a running scheduler, or one line saying it cannot be reached (a wrong
+    address, no scheduler there within CONNECT_TIMEOUT_S, or a peer that is no scheduler)."""
+    from scope_opt.errors import InputError
+    try:
+        return Client(address, timeout=f"{CONNECT_TIMEOUT_S}s")
+    except KeyboardInterrupt:
+        raise
+    except BaseException as exc:  # OSError, TimeoutError, a protocol error, a MemoryError from a non-Dask peer
+        raise InputError("(arguments)", "--scheduler", f"cannot reach a Dask scheduler at {address} within "
+                                                       f"{CONNECT_TIMEOUT_S} s ({type(exc).__name__}); expected a "
+                                                       "running `dask scheduler` (docs/sweeps.md)") from None
+
+
 def run_cells(fn: Callable[[Any], Any], cells: Iterable[tuple[str, Any]], executor: Executor,
               on_done: Callable[[str, Any], None], on_error: Callable[[str, str], None],
               progress: Callable[[str], None] | None = None) -> None:
@@ -58,9 +75,9 @@ def run_cells(fn: Callable[[Any], Any], cells: Iterable[tuple[str, Any]], execut
                           "distributed.worker.daemon": False}):
         cluster = None
         if executor.scheduler:
-            client = Client(executor.scheduler, timeout="30s")
+            client = _connect(Client, executor.scheduler)
         else:
-            cluster = LocalCluster(n_workers=executor.workers, threads_per_worker=1, processes=True,
+            cluster = LocalCluster(n_workers=executor.workers, threads_per_worker=1, processes=True, host="127.0.0.1",
                                    dashboard_address=None, silence_logs=40)
             client = Client(cluster)
         try:

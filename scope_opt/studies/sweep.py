@@ -9,9 +9,7 @@ Writes results/<name>/results.csv, the generated instances and plots."""
 
 from __future__ import annotations
 
-import csv
 import hashlib
-import io
 import itertools
 import json
 import math
@@ -26,7 +24,7 @@ from scope_opt.errors import InputError
 from scope_opt.methods.registry import METHODS as REGISTRY
 from scope_opt.studies.executor import Executor, run_cells
 from scope_opt.formats.inputs import known_keys, number, parse, read_text
-from scope_opt.formats.outputs import dumps, write_text_atomic
+from scope_opt.formats.outputs import dumps, instance_toml, safe_name, write_text_atomic
 
 SWEPT = ("mesh", "pe_array", "freq_ghz", "sram_kib", "nop_gbps", "dram_gbps", "bytes_per_element", "batch")
 METHODS = tuple(m.name for m in REGISTRY.values() if m.family != "enumerate")  # registry names (docs/sweeps.md)
@@ -61,33 +59,9 @@ class Sweep:
     methods: tuple[str, ...]
 
 
-def _toml_value(v: Any) -> str:
-    if isinstance(v, str):
-        return json.dumps(v)
-    if isinstance(v, bool):
-        return "true" if v else "false"
-    if isinstance(v, (list, tuple)):
-        return "[" + ", ".join(_toml_value(x) for x in v) + "]"
-    return repr(v)
-
-
-def instance_toml(raw: dict) -> str:
-    """A generated instance as TOML text (tomllib reads, it does not write)."""
-    top = [f"{k} = {_toml_value(v)}" for k, v in raw.items() if not isinstance(v, dict)]
-    out = top[:]
-    for section, table in raw.items():
-        if isinstance(table, dict):
-            out.append(f"\n[{section}]")
-            out += [f"{k} = {_toml_value(v)}" for k, v in table.items() if not isinstance(v, dict)]
-            for sub, inner in table.items():
-                if isinstance(inner, dict):
-                    out.append(f"\n[{section}.{sub}]")
-                    out += [f"{k} = {_toml_value(v)}" for k, v in inner.items()]
-    return "\n".join(out) + "\n"
-
-
 def _label(value: Any) -> str:
-    return "x".join(map(str, value)) if isinstance(value, list) else f"{value:g}" if isinstance(value, float) else str(value)
+    """A grid value as it appears in a cell's name: exact (repr for floats), never rounded."""
+    return "x".join(map(str, value)) if isinstance(value, list) else repr(value) if isinstance(value, float) else str(value)
 
 
 def _axes(raw: dict, src: str) -> tuple[dict, dict, list]:
@@ -99,10 +73,16 @@ def _axes(raw: dict, src: str) -> tuple[dict, dict, list]:
     known_keys(grid, SWEPT, src, "grid.")
     batch = raw.get("batch", [1])
     batch = batch if isinstance(batch, list) else [batch]
+    if not batch:
+        raise InputError(src, "batch", "expected a batch size or a non-empty list of them, e.g. [1, 64]")
     axes = {"batch": batch} if len(batch) > 1 and "batch" not in grid else {}
     for field, values in grid.items():
         if not isinstance(values, list) or not values:
             raise InputError(src, f"grid.{field}", "expected a non-empty list of values")
+        labels = [_label(v) for v in values]
+        if len(set(labels)) != len(labels):  # a repeated value, or two that would share a name and a file
+            dup = next(l for l in labels if labels.count(l) > 1)
+            raise InputError(src, f"grid.{field}", f"two values are both {dup!r}; expected distinct values")
         axes[field] = values
     if "batch" in grid:
         axes["batch"] = grid["batch"]
@@ -138,8 +118,14 @@ def _cells(raw: dict, path: Path, src: str, networks: list, methods: list, hardw
     from scope_opt.problem.instance import build_instance
     fields, points = tuple(axes), (list(itertools.product(*axes.values())) if axes else [()])
     cells = []
+    names: dict[str, str] = {}
     for net_name in networks:
         model_path, net_raw, network = _network(net_name, path, src)
+        safe_name(network.name, model_path, "name")  # it names instance and cache files
+        if network.name in names:
+            raise InputError(src, "networks", f"{net_name!r} and {names[network.name]!r} are both named "
+                                              f"{network.name!r}; expected networks with distinct names")
+        names[network.name] = net_name
         for point in points:
             values = dict(zip(fields, point))
             hw = {k: v for k, v in hardware.items()}
@@ -173,6 +159,8 @@ def load_sweep(path: str | Path) -> Sweep:
     methods = raw.get("methods", ["scope", "segmented", "sequential", "dp"])
     if not isinstance(methods, list) or not methods or any(m not in METHODS for m in methods):
         raise InputError(src, "methods", f"expected a list of methods from {', '.join(METHODS)}, got {methods!r}")
+    if len(set(methods)) != len(methods):
+        raise InputError(src, "methods", f"lists a method twice ({methods!r}); expected each once")
     hardware, axes, batch = _axes(raw, src)
     st = _settings(raw, src)
     n_points = math.prod(len(v) for v in axes.values())
@@ -182,25 +170,6 @@ def load_sweep(path: str | Path) -> Sweep:
     cells = _cells(raw, path, src, networks, methods, hardware, axes, batch, st)
     return Sweep(name, src, tuple(cells), tuple(axes), reference, tuple(dict.fromkeys(c.network for c in cells)),
                  tuple(methods))
-
-
-def limiting_resource(ev) -> tuple[str, dict[str, float]]:
-    """What bounds a mapping's T: each segment's period is set by DRAM traffic or by its
-    slowest stage, whose layers are compute- or NoP-bound; weight loading is DRAM time.
-    Returns the largest share and every share of T."""
-    share = {"compute": 0.0, "NoP": 0.0, "DRAM": 0.0}
-    for seg in ev.segments:
-        load = seg.weight_load_s
-        periods = seg.time_s - load
-        if seg.dram_s >= seg.stage_max_s:
-            share["DRAM"] += periods
-        else:
-            slow = max((c for c in ev.clusters if c.segment == seg.index), key=lambda c: c.stage_s)
-            share["compute" if slow.compute_s >= slow.nop_s else "NoP"] += periods
-        share["DRAM"] += load
-    total = sum(share.values()) or 1.0
-    share = {k: v / total for k, v in share.items()}
-    return max(share, key=share.get), share
 
 
 def run_cell(cell: Cell) -> dict:
@@ -213,6 +182,7 @@ def run_cell(cell: Cell) -> dict:
     inst = build_instance(cell.instance, cell.name, Path("."), cell.name, network)
     tl, threads, seed = cell.settings
     res = solve(inst, cell.method, MethodOptions(settings=SolverSettings(time_limit_s=tl, threads=threads, seed=seed)))
+    from scope_opt.studies.sweep_report import limiting_resource
     ev = res.evaluation
     row = {"cell": cell.key, "network": cell.network, "instance": cell.name, **dict(cell.point), "method": cell.method,
            "chiplets": inst.package.chiplets, "status": res.status, "latency_s": None, "throughput": None,
@@ -226,6 +196,21 @@ def run_cell(cell: Cell) -> dict:
     if "mesh" in row:
         row["mesh"] = "x".join(map(str, row["mesh"]))
     return row
+
+
+def valid_row(row, cell: Cell) -> bool:
+    """A result row of `cell`: a dict naming the cell and its method, a known status, and
+    numbers where numbers belong (a cache entry or a worker's answer is never trusted)."""
+    from scope_opt.methods.result import STATUSES
+    if not isinstance(row, dict) or row.get("cell") != cell.key or row.get("method") != cell.method:
+        return False
+    if row.get("status") not in STATUSES:
+        return False
+    for k in ("latency_s", "throughput", "energy_j", "solve_time_s"):
+        v = row.get(k)
+        if v is not None and (isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or v < 0):
+            return False
+    return True
 
 
 def write_cell_instance(sw: Sweep, cell: Cell, folder: Path) -> Path:
@@ -252,11 +237,19 @@ def run_sweep(spec: str | Path, out_root: Path, executor: Executor = Executor(),
     for cell in sw.cells:
         entry = out / "cache" / f"{cell.key}.json"
         try:
-            rows[cell.key] = json.loads(entry.read_text())
+            row = json.loads(entry.read_text())
         except (OSError, ValueError):
+            row = None
+        if valid_row(row, cell):
+            rows[cell.key] = row
+        else:  # missing, truncated or not a row of this cell: computed again
             todo.append((cell.key, cell))
+    by_key = {c.key: c for c in sw.cells}
 
     def done(key: str, row: dict) -> None:
+        if not valid_row(row, by_key[key]):  # a worker's answer is checked before it is cached
+            failed(key, f"the worker returned something that is not this cell's row ({type(row).__name__}); not cached")
+            return
         write_text_atomic(out / "cache" / f"{key}.json", dumps(row))
         rows[key] = row
 
@@ -272,25 +265,10 @@ def run_sweep(spec: str | Path, out_root: Path, executor: Executor = Executor(),
             progress(f"cached {key}")
     run_cells(run_cell, todo, executor, done, failed, progress)
     ordered = [rows[c.key] for c in sw.cells if c.key in rows]
+    from scope_opt.studies.sweep_report import plot_sweep, sweep_summary, write_csv
     write_csv(ordered, out / "results.csv")
-    from scope_opt.studies.sweep_report import plot_sweep, sweep_summary
     plot_sweep(sw, ordered, out)
     write_text_atomic(out / "summary.md", sweep_summary(sw, ordered, executor))
     return out
-
-
-FIELDS = ("network", "instance", *SWEPT, "method", "chiplets", "status", "latency_s", "throughput",
-          "throughput_per_chiplet", "energy_j", "peak_throughput", "limit", "share_compute", "share_NoP", "share_DRAM",
-          "solve_time_s", "error", "cell")
-
-
-def write_csv(rows: list[dict], path: Path) -> None:
-    f = io.StringIO()
-    present = [k for k in FIELDS if any(k in r for r in rows)]
-    w = csv.DictWriter(f, fieldnames=present, extrasaction="ignore")
-    w.writeheader()
-    for r in rows:
-        w.writerow({k: r.get(k) for k in present})
-    write_text_atomic(path, f.getvalue())
 
 

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import math
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from scope_opt.formats.outputs import save_figure
+from scope_opt.formats.outputs import save_figure, write_text_atomic
 from scope_opt.studies.executor import Executor
+from scope_opt.studies.sweep import SWEPT
 
 if TYPE_CHECKING:
     from scope_opt.studies.sweep import Sweep
@@ -73,3 +76,37 @@ def sweep_summary(sw: Sweep, rows: list[dict], executor: Executor) -> str:
         lines += ["", "## Failed cells", ""] + [f"- {r['instance']} / {r['method']}: {r['error']}" for r in failed]
     lines += ["", "Plots: " + ", ".join(f"`{f}.png`" for f in sw.fields) + "; every cell: `results.csv`.", ""]
     return "\n".join(lines)
+
+
+def limiting_resource(ev) -> tuple[str, dict[str, float]]:
+    """What bounds a mapping's T: each segment's period is set by DRAM traffic or by its
+    slowest stage, whose layers are compute- or NoP-bound; weight loading is DRAM time.
+    Returns the largest share and every share of T."""
+    share = {"compute": 0.0, "NoP": 0.0, "DRAM": 0.0}
+    for seg in ev.segments:
+        load = seg.weight_load_s
+        periods = seg.time_s - load
+        if seg.dram_s >= seg.stage_max_s:
+            share["DRAM"] += periods
+        else:
+            slow = max((c for c in ev.clusters if c.segment == seg.index), key=lambda c: c.stage_s)
+            share["compute" if slow.compute_s >= slow.nop_s else "NoP"] += periods
+        share["DRAM"] += load
+    total = sum(share.values()) or 1.0
+    share = {k: v / total for k, v in share.items()}
+    return max(share, key=share.get), share
+
+
+FIELDS = ("network", "instance", *SWEPT, "method", "chiplets", "status", "latency_s", "throughput",
+          "throughput_per_chiplet", "energy_j", "peak_throughput", "limit", "share_compute", "share_NoP", "share_DRAM",
+          "solve_time_s", "error", "cell")
+
+
+def write_csv(rows: list[dict], path: Path) -> None:
+    f = io.StringIO()
+    present = [k for k in FIELDS if any(k in r for r in rows)]
+    w = csv.DictWriter(f, fieldnames=present, extrasaction="ignore")
+    w.writeheader()
+    for r in rows:
+        w.writerow({k: r.get(k) for k in present})
+    write_text_atomic(path, f.getvalue())

@@ -3,6 +3,7 @@ imported, run, validated and re-scored by the evaluator."""
 
 from __future__ import annotations
 
+import copy
 import importlib
 import sys
 import time
@@ -32,10 +33,22 @@ def load_heuristic(spec: str) -> Callable[[Instance], Mapping]:
     return fn
 
 
+def heuristic_source(spec: str) -> Path:
+    """The file that defines a heuristic's module (its code keys the bench's cache)."""
+    load_heuristic(spec)
+    module = sys.modules[spec.split(":", 1)[0]]
+    return Path(getattr(module, "__file__", "") or "")
+
+
 def run_user_heuristic(instance: Instance, spec: str, cost: CostModel) -> SolveResult:
+    """Run a researcher's heuristic on a copy of the instance (what it changes is never
+    scored), refuse an exit or a malformed mapping, and score on the original."""
     fn = load_heuristic(spec)
     start = time.perf_counter()
-    mapping = fn(instance)
+    try:
+        mapping = fn(copy.deepcopy(instance))
+    except SystemExit as exc:
+        raise InputError(spec, "(heuristic)", f"called exit ({exc.code!r}); expected it to return a mapping") from None
     elapsed = time.perf_counter() - start
     if isinstance(mapping, dict):
         mapping = mapping_from_dict(mapping, spec)
