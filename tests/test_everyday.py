@@ -17,7 +17,7 @@ TINY = ROOT / "instances" / "small" / "tiny-residual-2x2.toml"
 
 
 def cli(*args, cwd=None, env=None):
-    return subprocess.run([sys.executable, "-m", "scope_opt.cli", *map(str, args)], capture_output=True, text=True,
+    return subprocess.run([sys.executable, "-m", "scope_opt.cli", *map(str, args)], capture_output=True, text=True, timeout=300,
                           cwd=cwd, env={**os.environ, **(env or {})})
 
 

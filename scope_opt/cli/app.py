@@ -28,8 +28,23 @@ def _on_sigint(signum, frame) -> None:
 
 
 def _interrupted() -> typer.Exit:
+    _stop_children()
     Console(stderr=True).print("[yellow]interrupted[/yellow]: stopped before finishing; no result was written")
     return typer.Exit(130)
+
+
+def _stop_children() -> None:
+    """A solver run as a child process (CBC) is stopped with us, not left running."""
+    try:
+        import psutil
+        children = psutil.Process().children(recursive=True)
+    except Exception:  # psutil missing or the process table unreadable: nothing to stop
+        return
+    for child in children:
+        try:
+            child.kill()
+        except Exception:
+            pass
 
 
 def guarded(fn: Callable) -> Callable:

@@ -40,7 +40,9 @@ def executor_of(workers: Optional[int], scheduler: Optional[str]):
     if scheduler is not None and not SCHEDULER_ADDRESS.match(scheduler):
         raise InputError("(arguments)", "--scheduler", f"{scheduler[:80]!r} is not a scheduler address; expected "
                                                        "tcp://HOST:PORT or tls://HOST:PORT, e.g. tcp://127.0.0.1:8786")
-    return Executor(workers, scheduler)
+    ex = Executor(workers, scheduler)
+    ex.check()
+    return ex
 
 
 SCHEDULER_ADDRESS = re.compile(r"^(tcp|tls)://(\[[0-9A-Fa-f:]+\]|[A-Za-z0-9.-]+):[0-9]{1,5}$")

@@ -95,7 +95,7 @@ def run_method(instance: Instance, method: str, settings: BenchSettings, terms: 
     (the ablation's tables)."""
     kind, payload = special(method) or ("registry", method)
     if kind == "user":
-        return run_user_heuristic(instance, payload, terms.reference), None
+        return run_user_heuristic(instance, payload, terms.reference, settings.time_limit_s), None
     if kind == "ablation":
         from scope_opt.studies.ablation import Ablation
         shared = {} if shared is None else shared

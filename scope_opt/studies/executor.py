@@ -26,6 +26,12 @@ class Executor:
         return (f"dask scheduler {self.scheduler}" if self.scheduler else
                 f"local Dask cluster, {self.workers} workers" if self.workers else "in-process")
 
+    def check(self) -> None:
+        """Before any work: a running scheduler must answer (one line within about 10 s if not)."""
+        if self.scheduler:
+            from distributed import Client
+            _connect(Client, self.scheduler).close()
+
 
 def _failure(exc: BaseException) -> str:
     last = traceback.extract_tb(exc.__traceback__)[-1:] if exc.__traceback__ else []
@@ -39,15 +45,25 @@ CONNECT_TIMEOUT_S = 10
 def _connect(Client, address: str):
     """A client of a running scheduler, or one line saying it cannot be reached (a wrong
     address, no scheduler there within CONNECT_TIMEOUT_S, or a peer that is no scheduler)."""
+    import threading
     from scope_opt.errors import InputError
-    try:
-        return Client(address, timeout=f"{CONNECT_TIMEOUT_S}s")
-    except KeyboardInterrupt:
-        raise
-    except BaseException as exc:  # OSError, TimeoutError, a protocol error, a MemoryError from a non-Dask peer
-        raise InputError("(arguments)", "--scheduler", f"cannot reach a Dask scheduler at {address} within "
-                                                       f"{CONNECT_TIMEOUT_S} s ({type(exc).__name__}); expected a "
-                                                       "running `dask scheduler` (docs/sweeps.md)") from None
+    got: list = []
+
+    def connect() -> None:  # in a thread: a peer that accepts and never answers must not hang us
+        try:
+            got.append(Client(address, timeout=f"{CONNECT_TIMEOUT_S}s"))
+        except BaseException as exc:  # OSError, TimeoutError, a protocol error, a MemoryError from a non-Dask peer
+            got.append(exc)
+
+    worker = threading.Thread(target=connect, daemon=True)
+    worker.start()
+    worker.join(CONNECT_TIMEOUT_S + 2)
+    if got and not isinstance(got[0], BaseException):
+        return got[0]
+    why = type(got[0]).__name__ if got else "no answer"
+    raise InputError("(arguments)", "--scheduler", f"cannot reach a Dask scheduler at {address} within "
+                                                   f"{CONNECT_TIMEOUT_S} s ({why}); expected a running `dask scheduler` "
+                                                   "(docs/sweeps.md)")
 
 
 def run_cells(fn: Callable[[Any], Any], cells: Iterable[tuple[str, Any]], executor: Executor,

@@ -28,7 +28,7 @@ from scope_opt.formats.outputs import dumps, instance_toml, safe_name, write_tex
 
 SWEPT = ("mesh", "pe_array", "freq_ghz", "sram_kib", "nop_gbps", "dram_gbps", "bytes_per_element", "batch")
 METHODS = tuple(m.name for m in REGISTRY.values() if m.family != "enumerate")  # registry names (docs/sweeps.md)
-SPEC_KEYS = ("name", "networks", "methods", "batch", "hardware", "grid", "space", "settings")
+SPEC_KEYS = ("name", "networks", "methods", "batch", "hardware", "grid", "space", "settings", "input_shape")
 SETTINGS_KEYS = ("time_limit", "threads", "seed")
 MAX_CELLS = 100_000
 
@@ -80,8 +80,9 @@ def _axes(raw: dict, src: str) -> tuple[dict, dict, list]:
         if not isinstance(values, list) or not values:
             raise InputError(src, f"grid.{field}", "expected a non-empty list of values")
         labels = [_label(v) for v in values]
-        if len(set(labels)) != len(labels):  # a repeated value, or two that would share a name and a file
-            dup = next(l for l in labels if labels.count(l) > 1)
+        same = [(a, b) for i, a in enumerate(values) for b in values[i + 1:] if a == b]
+        if same or len(set(labels)) != len(labels):  # a repeated value (64 and 64.0), or two that share a name
+            dup = _label(same[0][0]) if same else next(l for l in labels if labels.count(l) > 1)
             raise InputError(src, f"grid.{field}", f"two values are both {dup!r}; expected distinct values")
         axes[field] = values
     if "batch" in grid:
@@ -99,17 +100,26 @@ def _settings(raw: dict, src: str) -> tuple[float, int, int]:
             number(settings.get("seed", 0), src, "settings.seed", 0, 2**31 - 1, integer=True))
 
 
-def _network(net_name: str, path: Path, src: str):
-    """A swept network: its path, its description (dict) and the checked Network."""
+def _network(net_name: str, path: Path, src: str, input_shape=None):
+    """A swept network: its path, its description (dict) and the checked Network;
+    `input_shape` [C, H, W] is for ONNX models whose input is symbolic."""
     from scope_opt.problem.instance import resolve_model
     from scope_opt.problem.network_yaml import build_network
     model_path = resolve_model(net_name, path.parent, src)
     if model_path.suffix == ".onnx":
         from scope_opt.problem.onnx_import import import_onnx
-        net_raw = import_onnx(model_path).description
+        net_raw = import_onnx(model_path, tuple(input_shape) if input_shape else None).description
     else:
         net_raw = parse(model_path, read_text(model_path, "a network YAML file"), "yaml")
     return model_path, net_raw, build_network(net_raw, str(model_path), model_path.stem)
+
+
+def _input_shape(raw: dict, src: str):
+    shape = raw.get("input_shape")
+    if shape is not None and (not isinstance(shape, list) or len(shape) != 3
+                              or any(isinstance(v, bool) or not isinstance(v, int) or v < 1 for v in shape)):
+        raise InputError(src, "input_shape", f"expected [C, H, W], three positive integers, got {str(shape)[:60]}")
+    return shape
 
 
 def _cells(raw: dict, path: Path, src: str, networks: list, methods: list, hardware: dict, axes: dict, batch: list,
@@ -120,7 +130,7 @@ def _cells(raw: dict, path: Path, src: str, networks: list, methods: list, hardw
     cells = []
     names: dict[str, str] = {}
     for net_name in networks:
-        model_path, net_raw, network = _network(net_name, path, src)
+        model_path, net_raw, network = _network(net_name, path, src, _input_shape(raw, src))
         safe_name(network.name, model_path, "name")  # it names instance and cache files
         if network.name in names:
             raise InputError(src, "networks", f"{net_name!r} and {names[network.name]!r} are both named "

@@ -3,7 +3,6 @@ imported, run, validated and re-scored by the evaluator."""
 
 from __future__ import annotations
 
-import copy
 import importlib
 import sys
 import time
@@ -40,15 +39,56 @@ def heuristic_source(spec: str) -> Path:
     return Path(getattr(module, "__file__", "") or "")
 
 
-def run_user_heuristic(instance: Instance, spec: str, cost: CostModel) -> SolveResult:
-    """Run a researcher's heuristic on a copy of the instance (what it changes is never
-    scored), refuse an exit or a malformed mapping, and score on the original."""
-    fn = load_heuristic(spec)
-    start = time.perf_counter()
+def _child(spec: str, instance: Instance, cwd: str, answer) -> None:
+    """In a fresh interpreter: call the heuristic and send back its mapping's dict form."""
+    if cwd not in sys.path:
+        sys.path.insert(0, cwd)
     try:
-        mapping = fn(copy.deepcopy(instance))
+        mapping = load_heuristic(spec)(instance)
+        answer.put(("ok", mapping.to_dict() if isinstance(mapping, Mapping) else mapping))
     except SystemExit as exc:
-        raise InputError(spec, "(heuristic)", f"called exit ({exc.code!r}); expected it to return a mapping") from None
+        answer.put(("error", f"called exit ({exc.code!r}); expected it to return a mapping"))
+    except BaseException as exc:  # anything it raises is its own failure, reported as such
+        answer.put(("error", f"raised {type(exc).__name__}: {str(exc)[:300]}"))
+
+
+def call_isolated(spec: str, instance: Instance, time_limit_s: float):
+    """The heuristic's answer from a separate process with a time limit: it can neither
+    change the instance we score on, nor end the bench (sys.exit, os._exit), nor run on."""
+    import multiprocessing
+    import queue
+    ctx = multiprocessing.get_context("spawn")
+    answer = ctx.Queue()
+    proc = ctx.Process(target=_child, args=(spec, instance, str(Path.cwd()), answer), daemon=True)
+    proc.start()
+    deadline = time.monotonic() + time_limit_s
+    try:
+        while True:
+            try:
+                kind, payload = answer.get(timeout=0.2)
+                break
+            except queue.Empty:
+                if proc.exitcode is not None:
+                    raise InputError(spec, "(heuristic)", f"ended (exit code {proc.exitcode}) without returning a "
+                                                          "mapping; expected it to return one") from None
+                if time.monotonic() > deadline:
+                    raise InputError(spec, "(heuristic)", f"returned nothing within {time_limit_s:g} s (--time-limit); "
+                                                          "expected a faster heuristic or a larger limit") from None
+    finally:
+        if proc.is_alive():
+            proc.kill()
+        proc.join(5)
+    if kind == "error":
+        raise InputError(spec, "(heuristic)", payload)
+    return payload
+
+
+def run_user_heuristic(instance: Instance, spec: str, cost: CostModel, time_limit_s: float = 60.0) -> SolveResult:
+    """Run a researcher's heuristic isolated (call_isolated), validate its mapping strictly,
+    and score it on our own instance."""
+    load_heuristic(spec)  # a bad spec is refused here, before a process starts
+    start = time.perf_counter()
+    mapping = call_isolated(spec, instance, time_limit_s)
     elapsed = time.perf_counter() - start
     if isinstance(mapping, dict):
         mapping = mapping_from_dict(mapping, spec)

@@ -105,6 +105,7 @@ def _cbc_logged(mm: MilpModel, settings: SolverSettings, gap: float, notes: dict
             solver = pulp.PULP_CBC_CMD(msg=False, timeLimit=settings.time_limit_s, gapRel=gap,
                                        gapAbs=ABS_GAP_UNITS, threads=settings.threads, warmStart=warm, logPath=str(log_path),
                                        options=[f"randomSeed {settings.seed + 1}", f"randomCbcSeed {settings.seed + 1}"])
+            solver.tmpDir = d  # CBC's model and solution files go where an interrupt still removes them
             try:
                 mm.prob.solve(solver)
                 break
