@@ -239,3 +239,24 @@ def test_an_os_error_while_writing_is_one_line(tmp_path):
     assert res.returncode == 2 and "Traceback" not in res.stderr  # the bar may have started; one error line
     errors = [line for line in res.stderr.splitlines() if line.startswith("error:")]
     assert len(errors) == 1 and "mini" in errors[0] and "Not a directory" in errors[0]
+
+
+def test_a_nested_list_as_inputs_is_one_line(tmp_path):
+    net = tmp_path / "n.yaml"
+    net.write_text("input: {C: 1, H: 4, W: 4}\nlayers: [{name: c, K: 2, inputs: [[input]]}]\n")
+    from scope_opt.problem.network_yaml import load_network
+    with pytest.raises(InputError, match="inputs"):
+        load_network(net)
+
+
+def test_a_sweep_of_a_symbolic_onnx_model_takes_input_shape(tmp_path):
+    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 3, "H", "W"])
+    path = _graph(tmp_path, [helper.make_node("Conv", ["x", "w"], ["y"], name="c")], [x], [W])
+    spec_path = tmp_path / "s.toml"
+    spec_path.write_text(f'name = "sym"\nnetworks = ["{path}"]\nmethods = ["scope"]\ninput_shape = [3, 8, 8]\n'
+                         '[hardware]\nmesh = [2, 1]\n')
+    sw = load_sweep(spec_path)
+    assert sw.cells[0].network_raw["input"] == {"C": 3, "H": 8, "W": 8}
+    spec_path.write_text(spec_path.read_text().replace("input_shape = [3, 8, 8]", "input_shape = [3, 8]"))
+    with pytest.raises(InputError, match="input_shape"):
+        load_sweep(spec_path)
