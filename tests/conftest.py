@@ -46,3 +46,13 @@ def interrupt_when(args, marker: str, env: dict | None = None, timeout: float = 
     finally:
         watchdog.cancel()
     return proc.returncode, "".join(seen) + rest
+
+
+def one_line_error(res, *words):
+    """Bad input: exit 2, no traceback, one line on stderr holding every word."""
+    assert res.returncode == 2, res.stderr
+    assert "Traceback" not in res.stderr + res.stdout
+    lines = [line for line in res.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, res.stderr
+    for w in words:
+        assert w in lines[0], (w, lines[0])

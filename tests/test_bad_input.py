@@ -6,6 +6,8 @@ import sys
 
 import pytest
 
+from conftest import one_line_error
+
 
 GOOD_NET = "input: {C: 3, H: 8, W: 8}\nlayers:\n  - {name: a, K: 4, R: 3}\n  - {name: b, K: 4, R: 3}\n"
 
@@ -21,13 +23,7 @@ def instance(tmp_path, net=GOOD_NET, hardware="mesh = [2, 2]", extra="", model="
     return path
 
 
-def assert_one_line_error(res, *words):
-    assert res.returncode == 2, res.stderr
-    assert "Traceback" not in res.stderr + res.stdout
-    lines = [line for line in res.stderr.splitlines() if line.strip()]
-    assert len(lines) == 1, res.stderr
-    for w in words:
-        assert w in lines[0], (w, lines[0])
+assert_one_line_error = one_line_error
 
 
 def test_missing_instance_file(tmp_path):

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ROOT
+from conftest import ROOT, one_line_error
 
 TINY = ROOT / "instances" / "small" / "tiny-residual-2x2.toml"
 
@@ -19,15 +19,6 @@ TINY = ROOT / "instances" / "small" / "tiny-residual-2x2.toml"
 def cli(*args, cwd=None, env=None):
     return subprocess.run([sys.executable, "-m", "scope_opt.cli", *map(str, args)], capture_output=True, text=True, timeout=300,
                           cwd=cwd, env={**os.environ, **(env or {})})
-
-
-def one_line_error(res, *words):
-    assert res.returncode == 2, res.stderr
-    assert "Traceback" not in res.stderr + res.stdout
-    lines = [line for line in res.stderr.splitlines() if line.strip()]
-    assert len(lines) == 1, res.stderr
-    for w in words:
-        assert w in lines[0], (w, lines[0])
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ import onnx
 import pytest
 from onnx import TensorProto, helper
 
-from conftest import ROOT
+from conftest import ROOT, one_line_error
 from scope_opt.errors import InputError
 from scope_opt.problem.onnx_import import import_onnx
 from scope_opt.studies.sweep import load_sweep, run_sweep, valid_row
@@ -24,15 +24,6 @@ TINY = ROOT / "instances" / "small" / "tiny-chain4-2x1.toml"
 def cli(*args, cwd=None):
     return subprocess.run([sys.executable, "-m", "scope_opt.cli", *map(str, args)], capture_output=True, text=True, timeout=300,
                           cwd=cwd)
-
-
-def one_line_error(res, *words):
-    assert res.returncode == 2, res.stderr
-    assert "Traceback" not in res.stderr + res.stdout
-    lines = [line for line in res.stderr.splitlines() if line.strip()]
-    assert len(lines) == 1, res.stderr
-    for w in words:
-        assert w in lines[0], (w, lines[0])
 
 
 def spec(tmp_path, body, network_name="tiny"):

@@ -82,18 +82,23 @@ def _umask_mode() -> int:
     return 0o666 & ~mask
 
 
-def write_text_atomic(path: str | Path, text: str) -> None:
-    """Write to a temporary file beside `path`, then rename: never a half-written file."""
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+def _atomic(path: Path, write, suffix: str) -> None:
+    """`write(tmp)` to a temporary file beside `path`, made with the umask's mode, then
+    renamed over `path`: never a half-written file."""
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=suffix, dir=path.parent)
+    os.close(fd)
     try:
-        with os.fdopen(fd, "w") as f:
-            f.write(text)
+        write(tmp)
         os.chmod(tmp, _umask_mode())
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def write_text_atomic(path: str | Path, text: str) -> None:
+    """Write text atomically (a temporary file, then a rename)."""
+    _atomic(Path(path), lambda tmp: Path(tmp).write_text(text), ".tmp")
 
 
 def json_safe(value: Any) -> Any:
@@ -125,15 +130,7 @@ def write_json(target: str | Path | None, payload: dict) -> None:
 def save_figure(fig, path: str | Path, **kw) -> None:
     """matplotlib's savefig, atomically (the format is taken from `path`'s suffix)."""
     path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=path.suffix, dir=path.parent)
-    os.close(fd)
-    try:
-        fig.savefig(tmp, **kw)
-        os.chmod(tmp, _umask_mode())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    _atomic(path, lambda tmp: fig.savefig(tmp, **kw), path.suffix)
 
 
 def _toml_value(v: Any) -> str:
