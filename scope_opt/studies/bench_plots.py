@@ -34,16 +34,16 @@ def colours(plt, methods: list[str]) -> dict:
 
 
 def _metric_plots(plt, rows: list[dict], out: Path) -> None:
-    """Throughput and energy against the chiplet count, per network and method; where every
-    network sits on one package size (the small suite), bars per instance instead."""
+    """Throughput and energy against the chiplet count, per network and method; where some
+    network sits on one package size only (the small suite), bars per instance instead."""
     networks = sorted({r["network"] for r in rows})
     methods = sorted({r["method"] for r in rows if _plotted(r)}, key=lambda m: (m not in HEURISTICS, m))
     colour = colours(plt, methods)
-    one_size = all(len({r["chiplets"] for r in rows if r["network"] == n}) == 1 for n in networks)
+    one_size = any(len({r["chiplets"] for r in rows if r["network"] == n}) == 1 for n in networks)
     for metric, label, fname in (("throughput", "throughput (samples/s)", "throughput.png"),
                                  ("energy_j", "energy per sample (J)", "energy.png")):
         if one_size:
-            fig, ax = plt.subplots(figsize=(max(5, 1.4 * len({r["instance"] for r in rows})), 3.8))
+            fig, ax = plt.subplots(figsize=(max(10, 1.6 * len({r["instance"] for r in rows})), 4.6))
             _bars(ax, rows, methods, colour, metric)
             ax.set_ylabel(label)
             handles, labels = ax.get_legend_handles_labels()
@@ -55,8 +55,8 @@ def _metric_plots(plt, rows: list[dict], out: Path) -> None:
                 ax.set_xlabel("chiplets")
                 ax.set_ylabel(label)
             handles, labels = axes[0][0].get_legend_handles_labels()
-        fig.legend(handles, labels, loc="lower center", ncol=min(len(labels), 5), fontsize=7)
-        fig.tight_layout(rect=(0, 0.12, 1, 1))
+        fig.legend(handles, labels, loc="lower center", ncol=min(len(labels), 3 if one_size else 5), fontsize=7)
+        fig.tight_layout(rect=(0, 0.2 if one_size else 0.12, 1, 1))
         save_figure(fig, out / fname, dpi=110)
         plt.close(fig)
 
@@ -81,8 +81,7 @@ def _bars(ax, rows: list[dict], methods: list[str], colour: dict, metric: str) -
                       and r["latency_s"] is not None), 0) for i in insts]
         ax.bar(np.arange(len(insts)) + k * width, vals, width, label=m, color=colour[m])
     ax.set_xticks(np.arange(len(insts)) + 0.4 - width / 2, insts, rotation=30, ha="right", fontsize=7)
-    if metric == "throughput":
-        ax.set_yscale("log")
+    ax.set_yscale("log")  # instances differ by orders of magnitude
 
 
 def _rank_plot(plt, rows: list[dict], out: Path) -> None:
