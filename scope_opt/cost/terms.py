@@ -48,10 +48,6 @@ class CostTerms:
         return segment_traffic_split_table(self.instance)
 
     @property
-    def dram_bytes(self) -> np.ndarray:
-        return self.traffic[0]
-
-    @property
     def weight_bytes(self) -> np.ndarray:
         return self.traffic[2]
 

@@ -13,9 +13,7 @@ from scope_opt.methods.registry import CLI_METHODS, METHODS, MethodOptions, chec
 from scope_opt.methods.result import SolveResult
 from scope_opt.problem.instance import Instance
 
-SolveOptions = MethodOptions  # the options every method reads a part of
-
-__all__ = ["solve", "SolveOptions", "MethodOptions", "METHODS", "CLI_METHODS"]
+__all__ = ["solve", "MethodOptions", "METHODS", "CLI_METHODS"]
 
 
 def solve(instance: Instance, method: str, options: MethodOptions = MethodOptions(),
