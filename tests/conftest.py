@@ -24,13 +24,15 @@ _hyp.register_profile("explore", derandomize=False, max_examples=200)
 _hyp.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
 
 
-def interrupt_when(args, marker: str, env: dict | None = None, timeout: float = 300.0):
+def interrupt_when(args, marker: str, env: dict | None = None, timeout: float = 300.0, after: list | None = None):
     """Run the CLI, send SIGINT once its progress on stderr shows `marker` (a readiness
-    signal, never a fixed sleep), and return (exit code, all of stderr)."""
+    signal, never a fixed sleep), and return (exit code, all of stderr); `after` gets the
+    seconds from the SIGINT to the exit."""
     import signal
     import subprocess
     import sys
     import threading
+    import time
     proc = subprocess.Popen([sys.executable, "-m", "scope_opt.cli", *map(str, args)], stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True, env={**os.environ, **(env or {})})
     watchdog = threading.Timer(timeout, proc.kill)
@@ -42,7 +44,10 @@ def interrupt_when(args, marker: str, env: dict | None = None, timeout: float = 
             if marker in line:
                 proc.send_signal(signal.SIGINT)
                 break
+        sent = time.monotonic()
         _, rest = proc.communicate(timeout=timeout)
+        if after is not None:
+            after.append(time.monotonic() - sent)
     finally:
         watchdog.cancel()
     return proc.returncode, "".join(seen) + rest

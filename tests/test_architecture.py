@@ -76,3 +76,19 @@ def test_segment_formulas_are_written_once():
         code = "\n".join(l.split("#")[0] for l in path.read_text().splitlines())
         code = re.sub(r'"""[\s\S]*?"""', "", code)
         assert not pattern.search(code), path.relative_to(PKG)
+
+
+SOLVER_PACKAGES = {"ortools", "pulp", "highspy"}
+BACKEND_MODULES = {"methods/exact/cpsat.py", "methods/exact/milp.py", "methods/exact/milp_stopping.py"}
+
+
+def test_solver_imports_stay_in_their_backend_modules():
+    for path in modules():
+        names = set()
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Import):
+                names |= {a.name.split(".")[0] for a in node.names}
+            elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                names.add(node.module.split(".")[0])
+        rel = str(path.relative_to(PKG))
+        assert not (names & SOLVER_PACKAGES) or rel in BACKEND_MODULES, f"{rel} imports {sorted(names & SOLVER_PACKAGES)}"

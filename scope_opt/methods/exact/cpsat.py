@@ -67,11 +67,15 @@ def build(t: Tables, st: Structure, settings: SolverSettings, hint: Mapping | No
         cut = cuts[j] = m.NewBoolVar(f"cut_{j}")
         m.Add(boundary == cut)
         m.Add(period[j - 1] == period[j]).OnlyEnforceIf(cut.Not())
+    used = [m.NewIntVar(0, t.chiplets, f"used_{l}") for l in range(L)]  # constraint 3, a running count
+    for l in range(L):
+        here = sum(c[2] * x[c] for c in st.starts_cl[l])
+        m.Add(used[l] >= here)
+        if l > 0:  # carried over from layer l - 1 unless a segment starts at l
+            m.Add(used[l] >= here + used[l - 1] - t.chiplets * cuts[l])
     for k, v in s.items():
-        if k not in st.inside:  # a one-layer segment, priced whole below
-            continue
-        m.Add(sum(c[2] * x[c] for c in st.inside[k]) <= t.chiplets).OnlyEnforceIf(v)
-        m.Add(period[k[0]] >= int(math.floor(t.dram_s[k] / u))).OnlyEnforceIf(v)
+        if k in st.long:
+            m.Add(period[k[0]] >= int(math.floor(t.dram_s[k] / u))).OnlyEnforceIf(v)
     for k, v in x.items():
         m.Add(period[k[0]] >= int(math.floor(t.clusters[k] / u))).OnlyEnforceIf(v)
     terms, charged = [], []
@@ -84,14 +88,14 @@ def build(t: Tables, st: Structure, settings: SolverSettings, hint: Mapping | No
             m.Add(q >= period[l]).OnlyEnforceIf(starts_here)
             terms.append(weight * q)
             charged.append((l, kind, q, starts_here))
-    terms += [int(math.floor(t.single_cost_s(k[0]) / u)) * v for k, v in s.items() if k not in st.inside]
+    terms += [int(math.floor(t.single_cost_s(k[0]) / u)) * v for k, v in s.items() if k not in st.long]
     m.Minimize(sum(terms))
     if hint is not None:
-        _hint(m, t, u, hint, s, x, period, cuts, charged)
+        _hint(m, t, u, hint, s, x, period, cuts, charged, used)
     return CpsatModel(m, s, x, u, t.weights_s)
 
 
-def _hint(m, t: Tables, u: float, hint: Mapping, s, x, period, cuts, charged) -> None:
+def _hint(m, t: Tables, u: float, hint: Mapping, s, x, period, cuts, charged, used) -> None:
     """Hint every variable (a complete solution), so the solver starts from the mapping."""
     chosen_s = {(seg.first, seg.last) for seg in hint.segments}
     chosen_x = {(c.first, c.last, c.chiplets) for seg in hint.segments if not may_tile(seg.first, seg.last) for c in seg.clusters}
@@ -113,12 +117,24 @@ def _hint(m, t: Tables, u: float, hint: Mapping, s, x, period, cuts, charged) ->
         m.AddHint(v, value[l])
     for j, v in cuts.items():
         m.AddHint(v, any(seg.last == j for seg in hint.segments))
+    for l, v in enumerate(running_chiplets(t, chosen_x, {seg.last for seg in hint.segments})):
+        m.AddHint(used[l], v)
     long = [seg for seg in hint.segments if not may_tile(seg.first, seg.last)]
     starts = {"seg": {seg.first for seg in long}, "cl": {c.first for seg in long for c in seg.clusters}}
     for l, kind, q, lit in charged:
         on = l in starts[kind]
         m.AddHint(lit, on)
         m.AddHint(q, value[l] if on else 0)
+
+
+def running_chiplets(t: Tables, clusters: set, cuts: set) -> list[int]:
+    """The least value of each `used[l]` for a chosen set of clusters and segment ends."""
+    out, prev = [], 0
+    for l in range(t.layers):
+        here = sum(c[2] for c in clusters if c[0] == l)
+        prev = max(here, here + prev - (t.chiplets if l in cuts else 0))
+        out.append(prev)
+    return out
 
 
 def _any(m: cp_model.CpModel, lits: list) -> cp_model.IntVar:

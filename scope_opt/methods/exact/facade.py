@@ -4,6 +4,7 @@ enum, a SolveResult re-scored by the evaluator with status, bound and gap."""
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 from collections.abc import Callable
 from pathlib import Path
 
@@ -53,9 +54,7 @@ def solve_exact(instance: Instance, backend: Backend, space: str = "merged", set
     model = backend_module.build(tables, st, settings, hint)
     if export is not None:
         _export(model, backend, Path(export))
-    say(f"solving ({backend.value}, time limit {settings.time_limit_s:g} s)")
-    with solver_output_to_stderr():  # solvers print banners (HiGHS at every Highs()) straight to fd 1
-        out = backend_module.solve(tables, model, backend, settings)
+    out = _run_backend(backend_module, tables, model, backend, settings, settings.time_limit_s - (time.perf_counter() - start), say)
     out, source = _fall_back_to_hint(out, hint)
     ev = evaluate(instance, out.mapping, cost) if out.mapping is not None else None
     if hint is not None and out.status == "feasible" and ev is not None and hint_ev.latency_s < ev.latency_s:
@@ -66,6 +65,22 @@ def solve_exact(instance: Instance, backend: Backend, space: str = "merged", set
              "cluster_tables": len(tables.clusters), "warm_start_latency_s": hint_ev.latency_s if hint_ev else None,
              **out.stats}
     return SolveResult(method, space, status, out.mapping, ev, bound, time.perf_counter() - start, None, recorded, stats)
+
+
+MIN_SOLVE_S = 0.05  # less time than this left for the solver: it is not started
+
+
+def _run_backend(backend_module, tables, model, backend: Backend, settings: SolverSettings, left_s: float,
+                 say: Callable[[str], None]) -> BackendOutcome:
+    """`--time-limit` bounds the whole solve: the solver gets what the tables, the warm
+    start and the model build left of it."""
+    if left_s < MIN_SOLVE_S:
+        return BackendOutcome("unknown", None, None, None, 0.0, "not started", 0.0,
+                              {"reason": f"the time limit ({settings.time_limit_s:g} s) was spent on the tables, "
+                                         "the warm start and the model before the solver could start"})
+    say(f"solving ({backend.value}, {left_s:.3g} s left of the time limit)")
+    with solver_output_to_stderr():  # solvers print banners (HiGHS at every Highs()) straight to fd 1
+        return backend_module.solve(tables, model, backend, replace(settings, time_limit_s=left_s))
 
 
 def _fall_back_to_hint(out: BackendOutcome, hint: Mapping | None) -> tuple[BackendOutcome, str]:

@@ -17,6 +17,7 @@ import pulp
 
 from scope_opt.cost.formulas import may_tile
 from scope_opt.problem.mapping import Mapping
+from scope_opt.methods.exact.milp_stopping import StoppableHiGHS, cbc_watchdog
 from scope_opt.methods.exact.outcome import BackendOutcome
 from scope_opt.methods.settings import Backend, SolverSettings, solver_output_to_stderr
 from scope_opt.methods.exact.tables import Structure, Tables, mapping_from_choice
@@ -54,21 +55,25 @@ def build(t: Tables, st: Structure, settings: SolverSettings, hint: Mapping | No
         # equal periods inside a segment: |p[j-1] - p[j]| <= U * cut
         prob += period[j - 1] - period[j] <= upper * cut, f"same_period_a_{j}"
         prob += period[j] - period[j - 1] <= upper * cut, f"same_period_b_{j}"
+    # chiplets: the chiplets taken so far in the current segment never exceed N; the
+    # running count restarts at every segment boundary (docs/exact-models.md, constraint 3)
+    used = [pulp.LpVariable(f"used_{l}", 0, N) for l in range(L)]
+    for l in range(L):
+        here = pulp.LpAffineExpression([(x[c], c[2]) for c in st.starts_cl[l]])
+        prob += used[l] >= here, f"chiplets_{l}"
+        if l > 0:  # carried over from layer l - 1 unless a segment starts at l
+            cut = pulp.LpAffineExpression([(s[k], N) for k in st.ends_at[l]])
+            prob += used[l] >= here + used[l - 1] - cut, f"chiplets_carried_{l}"
     for k, v in s.items():
-        if k not in st.inside:  # a one-layer segment, priced whole in the objective
-            continue
-        inner = st.inside[k]
-        big = sum(c[2] for c in inner) - N
-        if big > 0:  # chiplets of the segment's clusters <= N when the segment is chosen
-            prob += pulp.lpSum(c[2] * x[c] for c in inner) <= N + big * (1 - v), f"chiplets_{k[0]}_{k[1]}"
-        prob += period[k[0]] >= (t.dram_s[k] / u) * v, f"dram_{k[0]}_{k[1]}"
+        if k in st.long:
+            prob += period[k[0]] >= (t.dram_s[k] / u) * v, f"dram_{k[0]}_{k[1]}"
     for k, v in x.items():
         prob += period[k[0]] >= (t.clusters[k] / u) * v, f"stage_{k[0]}_{k[1]}_{k[2]}"
     for l in range(L):
         prob += q_seg[l] >= period[l] - upper * (1 - pulp.lpSum(s[k] for k in st.starts_seg[l])), f"qseg_{l}"
         prob += q_cl[l] >= period[l] - upper * (1 - pulp.lpSum(x[k] for k in st.starts_cl[l])), f"qcl_{l}"
     prob += (pulp.lpSum((t.batch - 1) * q_seg[l] + q_cl[l] for l in range(L))
-             + pulp.lpSum((t.single_cost_s(k[0]) / u) * v for k, v in s.items() if k not in st.inside))
+             + pulp.lpSum((t.single_cost_s(k[0]) / u) * v for k, v in s.items() if k not in st.long))
     if hint is not None:
         chosen_s = {(seg.first, seg.last) for seg in hint.segments}
         chosen_x = {(c.first, c.last, c.chiplets) for seg in hint.segments if not may_tile(seg.first, seg.last) for c in seg.clusters}
@@ -107,10 +112,11 @@ def _cbc_logged(mm: MilpModel, settings: SolverSettings, gap: float, notes: dict
                                        options=[f"randomSeed {settings.seed + 1}", f"randomCbcSeed {settings.seed + 1}"])
             solver.tmpDir = d  # CBC's model and solution files go where an interrupt still removes them
             try:
-                mm.prob.solve(solver)
+                with cbc_watchdog(time.monotonic() + settings.time_limit_s, notes):
+                    mm.prob.solve(solver)
                 break
             except pulp.PulpSolverError as exc:  # the bundled CBC can crash on a warm-start file
-                if not warm:
+                if not warm or "stopped" in notes:  # (or it was killed past its deadline: no second run)
                     notes["solver_failure"] = f"CBC failed: {exc}"
                     break
                 notes["retried_without_warm_start"] = f"CBC failed with the warm start ({exc}); solved again without it"
@@ -126,10 +132,17 @@ def solve(t: Tables, mm: MilpModel, backend: Backend, settings: SolverSettings) 
     if backend is Backend.CBC:
         log = _run_cbc(mm, settings, gap, notes)
     else:
-        solver = pulp.HiGHS(msg=settings.verbose, timeLimit=settings.time_limit_s, gapRel=gap, gapAbs=ABS_GAP_UNITS,
-                            threads=settings.threads, random_seed=settings.seed)
+        solver = StoppableHiGHS(time.monotonic() + settings.time_limit_s, msg=settings.verbose,
+                                timeLimit=settings.time_limit_s, gapRel=gap, gapAbs=ABS_GAP_UNITS,
+                                threads=settings.threads, random_seed=settings.seed)
         with solver_output_to_stderr():
             mm.prob.solve(solver)
+        if solver.cancelled:
+            notes["stopped"] = "HiGHS passed its time limit and was stopped by scope-opt"
+        if mm.prob.solverModel.getInfo().primal_solution_status != 2:  # no feasible point (an interrupt says 'optimal')
+            mm.prob.sol_status = pulp.LpSolutionNoSolutionFound
+            if mm.prob.status == pulp.LpStatusOptimal:
+                mm.prob.status = pulp.LpStatusNotSolved
     elapsed = time.perf_counter() - start
     if "solver_failure" in notes:
         mm.prob.status, mm.prob.sol_status = pulp.LpStatusNotSolved, pulp.LpSolutionNoSolutionFound

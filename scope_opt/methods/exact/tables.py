@@ -132,7 +132,7 @@ class Structure:
     covers_cl: list[list[tuple[int, int, int]]]  # per layer l: clusters containing l
     ends_at: list[list[tuple[int, int]]]  # per boundary j: segments ending at j
     crosses: list[list[tuple[int, int, int]]]  # per boundary j: clusters with x < j < y
-    inside: dict[tuple[int, int], list[tuple[int, int, int]]]  # per segment: clusters within it
+    long: frozenset[tuple[int, int]]  # segments of two or more layers (a period, a chiplet budget)
     starts_seg: list[list[tuple[int, int]]]  # per layer l: segments starting at l
     starts_cl: list[list[tuple[int, int, int]]]  # per layer l: clusters starting at l
 
@@ -140,16 +140,16 @@ class Structure:
 def structure(t: Tables) -> Structure:
     """Index sets.  A one-layer segment [l, l+1) is priced whole (t.single, weight tiling
     included): it takes the place of the cluster covering l, has no period and no
-    chiplet constraint, so it is left out of `inside` and `starts_seg`."""
+    chiplet constraint, so it is left out of `long` and `starts_seg`."""
     L = t.layers
     covers_seg = [[s for s in t.segments if s[0] <= l < s[1]] for l in range(L)]
     covers_cl = [[c for c in t.clusters if c[0] <= l < c[1]] for l in range(L)]
     ends_at = [[s for s in t.segments if s[1] == j] for j in range(L + 1)]
     crosses = [[c for c in t.clusters if c[0] < j < c[1]] for j in range(L + 1)]
-    inside = {s: [c for c in t.clusters if s[0] <= c[0] and c[1] <= s[1]] for s in t.segments if s[1] - s[0] > 1}
+    long = frozenset(s for s in t.segments if s[1] - s[0] > 1)
     starts_seg = [[s for s in t.segments if s[0] == l and s[1] - s[0] > 1] for l in range(L)]
     starts_cl = [[c for c in t.clusters if c[0] == l] for l in range(L)]
-    return Structure(covers_seg, covers_cl, ends_at, crosses, inside, starts_seg, starts_cl)
+    return Structure(covers_seg, covers_cl, ends_at, crosses, long, starts_seg, starts_cl)
 
 
 def mapping_from_choice(t: Tables, segments: list[tuple[int, int]], clusters: list[tuple[int, int, int]]):
