@@ -16,7 +16,7 @@ from ortools.sat.python import cp_model
 
 from scope_opt.cost.formulas import may_tile
 from scope_opt.problem.mapping import Mapping
-from scope_opt.methods.exact.outcome import BackendOutcome
+from scope_opt.methods.exact.outcome import BackendOutcome, check_time
 from scope_opt.methods.settings import Backend, SolverSettings, solver_output_to_stderr
 from scope_opt.methods.exact.tables import Structure, Tables, mapping_from_choice
 
@@ -48,7 +48,9 @@ def time_unit(t: Tables, unit_s: float) -> float:
     return unit_s * math.ceil(largest / OBJECTIVE_LIMIT) if largest > OBJECTIVE_LIMIT else unit_s
 
 
-def build(t: Tables, st: Structure, settings: SolverSettings, hint: Mapping | None = None) -> CpsatModel:
+def build(t: Tables, st: Structure, settings: SolverSettings, hint: Mapping | None = None,
+          deadline: float = math.inf) -> CpsatModel:
+    """The model; raises OutOfTime when `deadline` (time.monotonic) passes while it is built."""
     u = time_unit(t, settings.unit_s)
     m = cp_model.CpModel()
     L = t.layers
@@ -58,10 +60,12 @@ def build(t: Tables, st: Structure, settings: SolverSettings, hint: Mapping | No
     period = [m.NewIntVar(0, upper, f"period_{l}") for l in range(L)]
     cuts = {}
     for l in range(L):
+        check_time(deadline)
         m.AddExactlyOne(s[k] for k in st.covers_seg[l])
         alone = [s[(l, l + 1)]] if (l, l + 1) in s else []  # or the layer is a segment of its own
         m.AddExactlyOne([x[k] for k in st.covers_cl[l]] + alone)
     for j in range(1, L):
+        check_time(deadline)
         boundary = sum(s[k] for k in st.ends_at[j])
         m.Add(sum(x[k] for k in st.crosses[j]) + boundary <= 1)
         cut = cuts[j] = m.NewBoolVar(f"cut_{j}")
@@ -76,7 +80,9 @@ def build(t: Tables, st: Structure, settings: SolverSettings, hint: Mapping | No
     for k, v in s.items():
         if k in st.long:
             m.Add(period[k[0]] >= int(math.floor(t.dram_s[k] / u))).OnlyEnforceIf(v)
-    for k, v in x.items():
+    for i, (k, v) in enumerate(x.items()):
+        if i % 4096 == 0:
+            check_time(deadline)
         m.Add(period[k[0]] >= int(math.floor(t.clusters[k] / u))).OnlyEnforceIf(v)
     terms, charged = [], []
     for l in range(L):

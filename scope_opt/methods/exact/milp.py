@@ -17,8 +17,8 @@ import pulp
 
 from scope_opt.cost.formulas import may_tile
 from scope_opt.problem.mapping import Mapping
-from scope_opt.methods.exact.milp_stopping import StoppableHiGHS, cbc_watchdog
-from scope_opt.methods.exact.outcome import BackendOutcome
+from scope_opt.methods.exact.milp_stopping import StoppableHiGHS, cbc_watchdog, interrupt_safe_tempdir
+from scope_opt.methods.exact.outcome import BackendOutcome, check_time
 from scope_opt.methods.settings import Backend, SolverSettings, solver_output_to_stderr
 from scope_opt.methods.exact.tables import Structure, Tables, mapping_from_choice
 
@@ -35,7 +35,10 @@ class MilpModel:
     offset_s: float
 
 
-def build(t: Tables, st: Structure, settings: SolverSettings, hint: Mapping | None = None) -> MilpModel:
+def build(t: Tables, st: Structure, settings: SolverSettings, hint: Mapping | None = None,
+          deadline: float = math.inf) -> MilpModel:
+    """The model; raises OutOfTime when `deadline` (time.monotonic) passes while it is built."""
+    tempfile.gettempdir()  # its first call probes the folder with a file, which a Ctrl-C in the solve would leave
     u = settings.milp_unit_s
     L, N = t.layers, t.chiplets
     prob = pulp.LpProblem("scope_mapping", pulp.LpMinimize)
@@ -46,12 +49,14 @@ def build(t: Tables, st: Structure, settings: SolverSettings, hint: Mapping | No
     q_seg = [pulp.LpVariable(f"qseg_{l}", 0, upper) for l in range(L)]
     q_cl = [pulp.LpVariable(f"qcl_{l}", 0, upper) for l in range(L)]
     for l in range(L):
-        prob += pulp.lpSum(s[k] for k in st.covers_seg[l]) == 1, f"cover_seg_{l}"
+        check_time(deadline)
+        prob += _ones(s[k] for k in st.covers_seg[l]) == 1, f"cover_seg_{l}"
         alone = [s[(l, l + 1)]] if (l, l + 1) in s else []  # or the layer is a segment of its own
-        prob += pulp.lpSum([x[k] for k in st.covers_cl[l]] + alone) == 1, f"cover_cl_{l}"
+        prob += _ones([x[k] for k in st.covers_cl[l]] + alone) == 1, f"cover_cl_{l}"
     for j in range(1, L):
-        cut = pulp.lpSum(s[k] for k in st.ends_at[j])
-        prob += pulp.lpSum(x[k] for k in st.crosses[j]) + cut <= 1, f"no_cross_{j}"
+        check_time(deadline)
+        cut = _ones(s[k] for k in st.ends_at[j])
+        prob += _ones(x[k] for k in st.crosses[j]) + cut <= 1, f"no_cross_{j}"
         # equal periods inside a segment: |p[j-1] - p[j]| <= U * cut
         prob += period[j - 1] - period[j] <= upper * cut, f"same_period_a_{j}"
         prob += period[j] - period[j - 1] <= upper * cut, f"same_period_b_{j}"
@@ -67,11 +72,13 @@ def build(t: Tables, st: Structure, settings: SolverSettings, hint: Mapping | No
     for k, v in s.items():
         if k in st.long:
             prob += period[k[0]] >= (t.dram_s[k] / u) * v, f"dram_{k[0]}_{k[1]}"
-    for k, v in x.items():
+    for i, (k, v) in enumerate(x.items()):
+        if i % 4096 == 0:
+            check_time(deadline)
         prob += period[k[0]] >= (t.clusters[k] / u) * v, f"stage_{k[0]}_{k[1]}_{k[2]}"
     for l in range(L):
-        prob += q_seg[l] >= period[l] - upper * (1 - pulp.lpSum(s[k] for k in st.starts_seg[l])), f"qseg_{l}"
-        prob += q_cl[l] >= period[l] - upper * (1 - pulp.lpSum(x[k] for k in st.starts_cl[l])), f"qcl_{l}"
+        prob += q_seg[l] >= period[l] - upper * (1 - _ones(s[k] for k in st.starts_seg[l])), f"qseg_{l}"
+        prob += q_cl[l] >= period[l] - upper * (1 - _ones(x[k] for k in st.starts_cl[l])), f"qcl_{l}"
     prob += (pulp.lpSum((t.batch - 1) * q_seg[l] + q_cl[l] for l in range(L))
              + pulp.lpSum((t.single_cost_s(k[0]) / u) * v for k, v in s.items() if k not in st.long))
     if hint is not None:
@@ -82,6 +89,11 @@ def build(t: Tables, st: Structure, settings: SolverSettings, hint: Mapping | No
         for k, v in x.items():
             v.setInitialValue(1 if k in chosen_x else 0)
     return MilpModel(prob, s, x, u, t.weights_s)
+
+
+def _ones(variables) -> pulp.LpAffineExpression:
+    """The sum of binaries, built in one step (pulp.lpSum adds term by term, minutes on big tables)."""
+    return pulp.LpAffineExpression([(v, 1) for v in variables])
 
 
 def _cbc_bound(log: str) -> float | None:
@@ -102,7 +114,7 @@ def _run_cbc(mm: MilpModel, settings: SolverSettings, gap: float, notes: dict) -
 
 
 def _cbc_logged(mm: MilpModel, settings: SolverSettings, gap: float, notes: dict) -> str:
-    with tempfile.TemporaryDirectory() as d, warnings.catch_warnings():
+    with interrupt_safe_tempdir() as d, warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=".*logPath.*")  # PuLP: the log file replaces msg=1, as we want
         log_path = Path(d) / "cbc.log"
         warm = settings.warm_start

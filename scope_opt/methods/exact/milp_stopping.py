@@ -6,7 +6,9 @@ root LP can overrun them by seconds to minutes)."""
 from __future__ import annotations
 
 import contextlib
+import shutil
 import signal
+import tempfile
 import threading
 import time
 from collections.abc import Iterator
@@ -64,8 +66,8 @@ def cbc_watchdog(deadline: float, notes: dict) -> Iterator[None]:
     threading.Thread(target=watch, daemon=True).start()
     try:
         yield
-    except BaseException:  # Ctrl-C: CBC goes first, before its folder is removed under it
-        for child in _cbc_children():
+    except BaseException:  # Ctrl-C: CBC goes first, before its folder is removed under it;
+        for child in _cbc_children(any_name=True):  # any child: one forked but not yet CBC too
             with contextlib.suppress(Exception):
                 child.kill()
                 child.wait(STOP_WAIT_S)
@@ -74,8 +76,31 @@ def cbc_watchdog(deadline: float, notes: dict) -> Iterator[None]:
         done.set()
 
 
-def _cbc_children() -> list:
+def _cbc_children(any_name: bool = False) -> list:
     import psutil
     with contextlib.suppress(Exception):
-        return [c for c in psutil.Process().children() if "cbc" in c.name().lower()]
+        return [c for c in psutil.Process().children() if any_name or "cbc" in c.name().lower()]
     return []
+
+
+@contextlib.contextmanager
+def interrupt_safe_tempdir() -> Iterator[str]:
+    """A folder for CBC's files that a Ctrl-C at any moment still removes: an interrupt that
+    arrives while it is being made is held back until it exists and its removal is armed."""
+    if threading.current_thread() is not threading.main_thread():  # no signals there
+        with tempfile.TemporaryDirectory(prefix="scope-opt-cbc-") as d:
+            yield d
+        return
+    held: list[int] = []
+    previous = signal.signal(signal.SIGINT, lambda signum, frame: held.append(signum))
+    folder = None
+    try:
+        folder = tempfile.mkdtemp(prefix="scope-opt-cbc-")
+        signal.signal(signal.SIGINT, previous)
+        if held:
+            raise KeyboardInterrupt
+        yield folder
+    finally:
+        signal.signal(signal.SIGINT, previous)
+        if folder is not None:
+            shutil.rmtree(folder, ignore_errors=True)

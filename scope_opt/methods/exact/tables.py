@@ -142,13 +142,25 @@ def structure(t: Tables) -> Structure:
     included): it takes the place of the cluster covering l, has no period and no
     chiplet constraint, so it is left out of `long` and `starts_seg`."""
     L = t.layers
-    covers_seg = [[s for s in t.segments if s[0] <= l < s[1]] for l in range(L)]
-    covers_cl = [[c for c in t.clusters if c[0] <= l < c[1]] for l in range(L)]
-    ends_at = [[s for s in t.segments if s[1] == j] for j in range(L + 1)]
-    crosses = [[c for c in t.clusters if c[0] < j < c[1]] for j in range(L + 1)]
+    covers_seg: list[list[tuple[int, int]]] = [[] for _ in range(L)]
+    ends_at: list[list[tuple[int, int]]] = [[] for _ in range(L + 1)]
+    starts_seg: list[list[tuple[int, int]]] = [[] for _ in range(L)]
+    for seg in t.segments:  # each index set in one pass over its candidates (not layers x candidates)
+        for l in range(seg[0], seg[1]):
+            covers_seg[l].append(seg)
+        ends_at[seg[1]].append(seg)
+        if seg[1] - seg[0] > 1:
+            starts_seg[seg[0]].append(seg)
+    covers_cl: list[list[tuple[int, int, int]]] = [[] for _ in range(L)]
+    crosses: list[list[tuple[int, int, int]]] = [[] for _ in range(L + 1)]
+    starts_cl: list[list[tuple[int, int, int]]] = [[] for _ in range(L)]
+    for c in t.clusters:
+        for l in range(c[0], c[1]):
+            covers_cl[l].append(c)
+            if l > c[0]:
+                crosses[l].append(c)
+        starts_cl[c[0]].append(c)
     long = frozenset(s for s in t.segments if s[1] - s[0] > 1)
-    starts_seg = [[s for s in t.segments if s[0] == l and s[1] - s[0] > 1] for l in range(L)]
-    starts_cl = [[c for c in t.clusters if c[0] == l] for l in range(L)]
     return Structure(covers_seg, covers_cl, ends_at, crosses, long, starts_seg, starts_cl)
 
 
