@@ -8,7 +8,8 @@ from scope_opt.problem.network_yaml import build_network
 
 
 @st.composite
-def tiny_instances(draw, max_layers=4, max_chiplets=8):
+def tiny_instances(draw, max_layers=4, max_chiplets=8, wide=False):
+    """Random chains with residuals; `wide`: also many chiplets (up to 4x4) and large SRAM."""
     n_layers = draw(st.integers(2, max_layers))
     c0 = draw(st.sampled_from([2, 4, 8]))
     hw = draw(st.sampled_from([4, 6, 8]))
@@ -27,10 +28,12 @@ def tiny_instances(draw, max_layers=4, max_chiplets=8):
         layers.append(layer)
         shapes[layer["name"]] = (k, h_out)
     net = build_network({"input": {"C": c0, "H": hw, "W": hw}, "layers": layers}, "(random)", "random")
-    mesh = draw(st.sampled_from([(1, 1), (2, 1), (3, 1), (2, 2), (4, 1), (3, 2), (4, 2), (2, 3)]))
+    meshes = [(1, 1), (2, 1), (3, 1), (2, 2), (4, 1), (3, 2), (4, 2), (2, 3)] + ([(3, 3), (5, 2), (4, 3), (4, 4)] if wide else [])
+    mesh = draw(st.sampled_from(meshes))
     mesh = mesh if mesh[0] * mesh[1] <= max_chiplets else (2, 1)
+    srams = [2.0, 4.0, 16.0] + ([64.0, 1024.0] if wide else [])
     pkg = Package(mesh=mesh, pe_k=draw(st.sampled_from([2, 4, 8])), pe_c=draw(st.sampled_from([2, 4, 8])),
-                  freq_ghz=1.0, sram_kib=draw(st.sampled_from([2.0, 4.0, 16.0])),
+                  freq_ghz=1.0, sram_kib=draw(st.sampled_from(srams)),
                   nop_gbps=draw(st.sampled_from([1.0, 10.0, 100.0])), dram_gbps=draw(st.sampled_from([1.0, 10.0, 100.0])),
                   bytes_per_element=1, energy=Energy())
     return Instance("random", draw(st.integers(1, 16)), net, pkg, draw(st.sampled_from(["KH", "hybrid"])))

@@ -22,7 +22,7 @@ from strategies import tiny_instances
 from scope_opt.cost.reference import CostModel
 from scope_opt.cost.terms import CostTerms
 from scope_opt.methods.dp.chain import chain_dp
-from scope_opt.methods.dp.clusters import cluster_partitions, cluster_table
+from scope_opt.methods.dp.clusters import _tab_for_n, binding_chiplets, binding_view, cluster_partitions, cluster_table
 from scope_opt.cost.layer_tables import build_layer_tables, reference_layer_tables
 from scope_opt.cost.segment_tables import segment_traffic_table
 from scope_opt.errors import InputError
@@ -88,6 +88,25 @@ def test_cluster_table_equals_the_python_label_dp(inst):
                 assert t2 == t and (parts2 is None) == (parts is None)
                 if parts2 is not None:
                     assert cost.fits(a, parts2) and cost.cluster_time(a, parts2) == t
+
+
+@given(tiny_instances(max_layers=6, max_chiplets=16, wide=True))
+@settings(max_examples=40, deadline=None)
+def test_binding_chiplets_leave_the_exact_tables_unchanged(inst):
+    """Every chiplet left out is covered by a kept one, no kept one covers another, and the
+    exact tables on the binding chiplets equal those on every chiplet, bit for bit."""
+    tables = build_layer_tables(inst)
+    L = len(inst.network.layers)
+    for n in range(1, inst.package.chiplets + 1):
+        w, act, lt = tables.w[n], tables.act[n], tables.lt[n]
+        kept = list(binding_chiplets(w, act))
+        covers = lambda k, i: bool((w[:, :, k] >= w[:, :, i]).all() and (act[:, :, k] >= act[:, :, i]).all())
+        assert all(any(covers(k, i) for k in kept) for i in range(n))
+        assert not any(covers(k, i) for k in kept for i in kept if k != i)
+        reduced, full = np.full((L, L + 1), np.inf), np.full((L, L + 1), np.inf)
+        _tab_for_n(lt, w, act, *binding_view(w, act), tables.sram_bytes, L, reduced)
+        _tab_for_n(lt, w, act, w, act, tables.sram_bytes, L, full)
+        assert np.array_equal(reduced, full)
 
 
 def check_dp_agrees(inst, space, backends=tuple(Backend)):

@@ -71,7 +71,7 @@ def test_same_results_in_process_and_on_a_local_cluster_and_resume(spec, tmp_pat
         p.unlink()
     ran = []
     real = sweep_mod.run_cell
-    monkeypatch.setattr(sweep_mod, "run_cell", lambda cell: (ran.append(cell.key), real(cell))[1])
+    monkeypatch.setattr(sweep_mod, "run_cell", lambda cell, **kw: (ran.append(cell.key), real(cell, **kw))[1])
     again = run_sweep(spec, tmp_path / "a")
     assert sorted(ran) == sorted(p.stem for p in cache[:5]) and table(again) == rows
 
@@ -143,3 +143,51 @@ def test_a_failing_cell_is_reported_and_the_rest_run():
     got, errors = {}, {}
     run_cells(lambda x: 1 // x, [("zero", 0), ("one", 1)], Executor(), got.__setitem__, errors.__setitem__)
     assert got == {"one": 1} and "ZeroDivisionError" in errors["zero"]
+
+
+LONG_CELL = """name = "long"
+networks = ["{root}/models/tiny_chain6.yaml", "{root}/models/resnet50.yaml"]
+methods = ["dp"]
+batch = 64
+[hardware]
+pe_array = [32, 32]
+[grid]
+mesh = [[6, 6]]
+"""
+
+
+def test_a_cell_past_the_cell_time_limit_is_marked_not_cached_and_resumed(tmp_path):
+    """ResNet-50 on 6x6 takes dp about a second; cut at 0.01 s it is marked, shown with the
+    Scope search's mapping, and solved again by the next run; the tiny network's cell is cached."""
+    spec = tmp_path / "long.toml"
+    spec.write_text(LONG_CELL.format(root=ROOT))
+    out = run_sweep(spec, tmp_path / "r", cell_time_limit=0.01)
+    rows = {r["network"]: r for r in csv.DictReader(open(out / "results.csv"))}
+    cut = rows["resnet50"]
+    assert cut["status"] == "feasible" and cut["timed_out"] == "True" and cut["cut_by_cell_limit"] == "True"
+    assert float(cut["latency_s"]) > 0 and rows["tiny_chain6"]["status"] == "optimal"
+    assert "cut by --cell-time-limit" in (out / "summary.md").read_text()
+    cached = [p.stem for p in (out / "cache").glob("*.json")]
+    assert len(cached) == 1 and cached[0].startswith("tiny_chain6")
+    again = run_sweep(spec, tmp_path / "r")
+    rows = {r["network"]: r for r in csv.DictReader(open(again / "results.csv"))}
+    assert rows["resnet50"]["status"] == "optimal" and rows["resnet50"]["timed_out"] == "False"
+    assert float(rows["resnet50"]["latency_s"]) <= float(cut["latency_s"])
+    assert len(list((out / "cache").glob("*.json"))) == 2
+
+
+def test_ctrl_c_writes_the_finished_cells_tables(spec, tmp_path, monkeypatch):
+    real, calls = sweep_mod.run_cell, []
+
+    def interrupted_at_the_fourth(cell, **kw):
+        calls.append(cell.key)
+        if len(calls) == 4:
+            raise KeyboardInterrupt
+        return real(cell, **kw)
+    monkeypatch.setattr(sweep_mod, "run_cell", interrupted_at_the_fourth)
+    with pytest.raises(KeyboardInterrupt):
+        run_sweep(spec, tmp_path / "i")
+    out = tmp_path / "i" / "mini"
+    assert len(table(out)) == 3 and "Interrupted**: 3 of 48 cells finished" in (out / "summary.md").read_text()
+    monkeypatch.setattr(sweep_mod, "run_cell", real)
+    assert len(table(run_sweep(spec, tmp_path / "i"))) == 48

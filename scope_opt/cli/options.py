@@ -14,7 +14,7 @@ from scope_opt.methods.settings import SolverSettings
 JsonOpt = typer.Option(None, "--json", help="Write the result as JSON to this file ('-' for standard output).")
 WideOpt = typer.Option(False, "--wide", help="Every column of the tables (by default they fit 80 columns).")
 
-TimeLimitOpt = typer.Option(60.0, "--time-limit", help="Exact models: seconds before stopping with the best mapping and bound.")
+TimeLimitOpt = typer.Option(60.0, "--time-limit", help="Exact methods (dp, cpsat, milp) and fastdp: seconds before stopping with the best mapping and bound.")
 ThreadsOpt = typer.Option(2, "--threads", help="Exact models: solver threads (recorded).")
 SeedOpt = typer.Option(0, "--seed", help="Exact models: random seed (recorded).")
 GapOpt = typer.Option(0.0, "--gap", help="Exact models: relative gap at which to stop (0: prove optimality).")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Optional
 
@@ -50,7 +51,10 @@ def bench(suite: str = typer.Argument(..., help="Suite: a folder name under inst
 @command()
 def sweep(spec: Path = typer.Argument(..., help="Sweep spec TOML (docs/sweeps.md)."),
           workers: Optional[int] = WorkersOpt, scheduler: Optional[str] = SchedulerOpt,
-          out: Path = typer.Option(Path("results"), "--out", help="Results folder; the sweep's results go to OUT/<name>/.")) -> None:
+          out: Path = typer.Option(Path("results"), "--out", help="Results folder; the sweep's results go to OUT/<name>/."),
+          cell_time_limit: Optional[float] = typer.Option(None, "--cell-time-limit", min=0.0,
+                                                          help="Cut every cell's solver time limit to this many seconds; "
+                                                               "a cell cut short is marked and solved again next run.")) -> None:
     """A design-space sweep: every network x hardware grid point x method, cached and resumable."""
     from scope_opt.studies.sweep import load_sweep, run_sweep
     ex = executor_of(workers, scheduler)
@@ -58,5 +62,6 @@ def sweep(spec: Path = typer.Argument(..., help="Sweep spec TOML (docs/sweeps.md
     total = len(load_sweep(spec).cells)
     with Progress(console=Console(stderr=True)) as bar:
         task = bar.add_task(f"sweep ({ex.name})", total=total)
-        folder = run_sweep(spec, out, ex, progress=lambda what: bar.update(task, advance=1, description=escape(what[:60])))
+        folder = run_sweep(spec, out, ex, progress=lambda what: bar.update(task, advance=1, description=escape(what[:60])),
+                           cell_time_limit=math.inf if cell_time_limit is None else cell_time_limit)
     console.print(f"wrote {folder / 'results.csv'}, {folder / 'summary.md'} and plots in {folder}", markup=False, highlight=False)

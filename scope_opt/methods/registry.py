@@ -65,7 +65,8 @@ def _search(method: str):
 def _dp(space: str | None, fast: bool):
     def run(inst: Instance, o: MethodOptions, terms: CostTerms, progress: Progress) -> SolveResult:
         from scope_opt.methods.dp.solver import fast_max_clusters, solve_dp
-        return solve_dp(inst, space or o.space, terms, progress, fast_max_clusters(inst) if fast else None)
+        return solve_dp(inst, space or o.space, terms, progress, fast_max_clusters(inst) if fast else None,
+                        o.settings.time_limit_s)
     return run
 
 
@@ -86,10 +87,10 @@ METHODS: dict[str, Method] = {m.name: m for m in (
     Method("scope", Kind.HEURISTIC, "search", None, _search("scope"), ("space", "window"), "scope"),
     Method("segmented", Kind.HEURISTIC, "search", "segmented", _search("segmented"), ("window",), "segmented"),
     Method("sequential", Kind.HEURISTIC, "search", "sequential", _search("sequential"), (), "sequential"),
-    Method("fastdp", Kind.HEURISTIC, "dp", None, _dp(None, True), ("space",), "fastdp"),
-    Method("dp", Kind.EXACT, "dp", None, _dp(None, False), ("space",), "dp"),
-    Method("dp-segmented", Kind.EXACT, "dp", "segmented", _dp("segmented", False), (), "dp"),
-    Method("dp-sequential", Kind.EXACT, "dp", "sequential", _dp("sequential", False), (), "dp"),
+    Method("fastdp", Kind.HEURISTIC, "dp", None, _dp(None, True), ("space", "settings"), "fastdp"),
+    Method("dp", Kind.EXACT, "dp", None, _dp(None, False), ("space", "settings"), "dp"),
+    Method("dp-segmented", Kind.EXACT, "dp", "segmented", _dp("segmented", False), ("settings",), "dp"),
+    Method("dp-sequential", Kind.EXACT, "dp", "sequential", _dp("sequential", False), ("settings",), "dp"),
     Method("enumerate", Kind.EXACT, "enumerate", None, _enumerate, ("space", "max_mappings"), "enumerate"),
     Method("cpsat", Kind.EXACT, "model", None, _model(Backend.CPSAT), _SOLVER_OPTIONS, "cpsat", None, Backend.CPSAT),
     Method("milp-highs", Kind.EXACT, "model", None, _model(Backend.HIGHS), _SOLVER_OPTIONS, "milp", "highs", Backend.HIGHS),

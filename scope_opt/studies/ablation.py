@@ -28,7 +28,7 @@ from scope_opt.cost.evaluate import evaluate
 from scope_opt.cost.terms import CostTerms
 from scope_opt.methods.dp.chain import budget_table
 from scope_opt.methods.dp.clusters import cluster_partitions, cluster_table
-from scope_opt.methods.dp.pipelines import backtrack_segment, best_segments, segment_pipelines, shortest_path
+from scope_opt.methods.dp.pipelines import backtrack_segment, best_segments, segment_pipelines, shortest_path, start_order
 from scope_opt.methods.result import SolveResult
 from scope_opt.methods.scope.search import ScopeSearch, step_cluster
 from scope_opt.methods.scope.step_kernels import scope_segment, scope_segments_all, scope_table
@@ -155,7 +155,7 @@ class Ablation:
         tb = self.table(kind)
         tm = self.terms
         if exact_clustering:
-            best_segments(tb.tabm, tm.dram_s, tm.weights_s, self.instance.batch, min(L, N), f, fp)
+            best_segments(tb.tabm, tm.dram_s, tm.weights_s, self.instance.batch, min(L, N), f, fp, start_order(L))
         else:
             cap = float(N * math.floor(self.instance.package.sram_bytes))
             scope_segments_all(tm.flat, self.instance.batch, tm.load_prefix, tm.wsize, tm.dram_s, tm.weights_s, tb.tab,

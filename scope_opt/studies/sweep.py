@@ -9,6 +9,7 @@ Writes results/<name>/results.csv, the generated instances and plots."""
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import itertools
 import json
@@ -182,22 +183,29 @@ def load_sweep(path: str | Path) -> Sweep:
                  tuple(methods))
 
 
-def run_cell(cell: Cell) -> dict:
-    """One cell, on whichever worker runs it: build the instance, solve, re-score."""
+def run_cell(cell: Cell, cell_time_limit: float = math.inf) -> dict:
+    """One cell, on whichever worker runs it: build the instance, solve, re-score.  Its
+    solver's time limit is the spec's, cut to `cell_time_limit`; a cell stopped by that
+    cut is marked `cut_by_cell_limit` and is not cached (a later run solves it again)."""
     from scope_opt.methods.settings import SolverSettings
     from scope_opt.problem.instance import build_instance
     from scope_opt.problem.network_yaml import build_network
     from scope_opt.methods.dispatch import MethodOptions, solve
+    from scope_opt.methods.registry import Kind, resolve
     network = build_network(cell.network_raw, cell.network_src, cell.network)
     inst = build_instance(cell.instance, cell.name, Path("."), cell.name, network)
     tl, threads, seed = cell.settings
-    res = solve(inst, cell.method, MethodOptions(settings=SolverSettings(time_limit_s=tl, threads=threads, seed=seed)))
+    limit = min(tl, cell_time_limit)
+    res = solve(inst, cell.method, MethodOptions(settings=SolverSettings(time_limit_s=limit, threads=threads, seed=seed)))
+    timed_out = bool(res.stats.get("timed_out")) or (resolve(cell.method).kind is Kind.EXACT
+                                                     and res.status in ("feasible", "unknown"))
     from scope_opt.studies.sweep_report import limiting_resource
     ev = res.evaluation
     row = {"cell": cell.key, "network": cell.network, "instance": cell.name, **dict(cell.point), "method": cell.method,
            "chiplets": inst.package.chiplets, "status": res.status, "latency_s": None, "throughput": None,
            "throughput_per_chiplet": None, "energy_j": None, "limit": None, "solve_time_s": res.solve_time_s,
-           "peak_throughput": inst.package.peak_macs_per_s / network.macs, "error": None}
+           "peak_throughput": inst.package.peak_macs_per_s / network.macs, "error": None,
+           "timed_out": timed_out, "cut_by_cell_limit": timed_out and limit < tl}
     if ev is not None and ev.feasible:
         limit, shares = limiting_resource(ev)
         row.update(latency_s=ev.latency_s, throughput=ev.throughput, energy_j=ev.energy.total_j,
@@ -235,7 +243,9 @@ def write_cell_instance(sw: Sweep, cell: Cell, folder: Path) -> Path:
 
 
 def run_sweep(spec: str | Path, out_root: Path, executor: Executor = Executor(),
-              progress: Callable[[str], None] | None = None) -> Path:
+              progress: Callable[[str], None] | None = None, cell_time_limit: float = math.inf) -> Path:
+    """Every cell not cached yet, then results.csv, the plots and summary.md; after Ctrl-C,
+    results.csv and summary.md for the cells that finished (marked as interrupted)."""
     sw = load_sweep(spec)
     out = out_root / sw.name
     (out / "cache").mkdir(parents=True, exist_ok=True)
@@ -260,7 +270,8 @@ def run_sweep(spec: str | Path, out_root: Path, executor: Executor = Executor(),
         if not valid_row(row, by_key[key]):  # a worker's answer is checked before it is cached
             failed(key, f"the worker returned something that is not this cell's row ({type(row).__name__}); not cached")
             return
-        write_text_atomic(out / "cache" / f"{key}.json", dumps(row))
+        if not row.get("cut_by_cell_limit"):  # cut short by --cell-time-limit: shown, solved again next run
+            write_text_atomic(out / "cache" / f"{key}.json", dumps(row))
         rows[key] = row
 
     def failed(key: str, message: str) -> None:  # reported, not cached: a later run tries again
@@ -273,9 +284,15 @@ def run_sweep(spec: str | Path, out_root: Path, executor: Executor = Executor(),
     if progress:
         for key in rows:
             progress(f"cached {key}")
-    run_cells(run_cell, todo, executor, done, failed, progress)
-    ordered = [rows[c.key] for c in sw.cells if c.key in rows]
     from scope_opt.studies.sweep_report import plot_sweep, sweep_summary, write_csv
+    try:
+        run_cells(functools.partial(run_cell, cell_time_limit=cell_time_limit), todo, executor, done, failed, progress)
+    except KeyboardInterrupt:
+        ordered = [rows[c.key] for c in sw.cells if c.key in rows]
+        write_csv(ordered, out / "results.csv")
+        write_text_atomic(out / "summary.md", sweep_summary(sw, ordered, executor, interrupted=True))
+        raise
+    ordered = [rows[c.key] for c in sw.cells if c.key in rows]
     write_csv(ordered, out / "results.csv")
     plot_sweep(sw, ordered, out)
     write_text_atomic(out / "summary.md", sweep_summary(sw, ordered, executor))

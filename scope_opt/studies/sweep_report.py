@@ -59,10 +59,13 @@ def plot_sweep(sw: Sweep, rows: list[dict], out: Path) -> None:
         plt.close(fig)
 
 
-def sweep_summary(sw: Sweep, rows: list[dict], executor: Executor) -> str:
+def sweep_summary(sw: Sweep, rows: list[dict], executor: Executor, interrupted: bool = False) -> str:
     ok = [r for r in rows if r.get("throughput")]
     failed = [r for r in rows if r.get("status") == "failed"]
     lines = [f"# Sweep `{sw.name}`", "", f"Spec: `{sw.src}`; {len(sw.cells)} cells; executor: {executor.name}.", ""]
+    if interrupted:
+        lines += [f"**Interrupted**: {len(rows)} of {len(sw.cells)} cells finished; run the sweep again to "
+                  "finish the rest (finished cells are cached).", ""]
     lines += ["## Best throughput per chiplet, per network", "",
               "| network | method | instance | throughput/s | per chiplet | limited by (share of T) |", "|---|---|---|---|---|---|"]
     for net in sw.networks:
@@ -74,6 +77,13 @@ def sweep_summary(sw: Sweep, rows: list[dict], executor: Executor) -> str:
                              f"{b['limit']} ({b.get('share_' + b['limit'], 0):.0%}) |")
     if failed:
         lines += ["", "## Failed cells", ""] + [f"- {r['instance']} / {r['method']}: {r['error']}" for r in failed]
+    timed_out = [r for r in rows if r.get("timed_out")]
+    if timed_out:
+        lines += ["", "## Cells that ran out of time", "", "Their best mapping is shown, not proven optimal; those "
+                  "cut by `--cell-time-limit` are not cached and run again next time.", ""]
+        lines += [f"- {r['instance']} / {r['method']}: {r['status']}" + (" (cut by --cell-time-limit)"
+                                                                        if r.get("cut_by_cell_limit") else "")
+                  for r in timed_out]
     lines += ["", "Plots: " + ", ".join(f"`{f}.png`" for f in sw.fields) + "; every cell: `results.csv`.", ""]
     return "\n".join(lines)
 
@@ -99,7 +109,7 @@ def limiting_resource(ev) -> tuple[str, dict[str, float]]:
 
 FIELDS = ("network", "instance", *SWEPT, "method", "chiplets", "status", "latency_s", "throughput",
           "throughput_per_chiplet", "energy_j", "peak_throughput", "limit", "share_compute", "share_NoP", "share_DRAM",
-          "solve_time_s", "error", "cell")
+          "solve_time_s", "timed_out", "cut_by_cell_limit", "error", "cell")
 
 
 def write_csv(rows: list[dict], path: Path) -> None:

@@ -21,7 +21,9 @@ from scope_opt.errors import InputError, InvariantError
 from scope_opt.problem.instance import Instance
 from scope_opt.problem.mapping import Cluster, Mapping, Segment
 from scope_opt.methods.dp.clusters import cluster_partitions, cluster_table
-from scope_opt.methods.dp.pipelines import backtrack_segment, best_segments, segment_pipelines, shortest_path
+from scope_opt.methods.deadline import check_time
+from scope_opt.methods.dp.pipelines import (backtrack_segment, best_segments, segment_pipelines, shortest_path,
+                                          start_order)
 
 INF = math.inf
 MEMORY_LIMIT_BYTES = 4 * 2**30  # refuse a DP whose tables would need more than this
@@ -85,21 +87,47 @@ def _check_memory(instance: Instance, memory_limit: int) -> None:
                          "use a smaller mesh, or --space segmented/sequential")
 
 
+SEGMENT_CHUNK = 8  # segment starts per call of the parallel kernel, between two checks of the time limit
+PROGRESS_EVERY_S = 0.5  # at most this often a progress line within one step
+
+
+def _ticker(step: str, say: Callable[[str], None], deadline: float) -> Callable[[int, int], None]:
+    """tick(done, total): checks the time limit and says '<step> done/total' now and then."""
+    last = [time.monotonic()]
+
+    def tick(done: int, total: int) -> None:
+        check_time(deadline)
+        now = time.monotonic()
+        if now - last[0] >= PROGRESS_EVERY_S or done == total:
+            last[0] = now
+            say(f"{step} {done}/{total}")
+    return tick
+
+
+def _segments(tabm, terms: CostTerms, max_p: int, f, fp, tick: Callable[[int, int], None]) -> None:
+    """best_segments over every start, a chunk at a time so that the time limit is checked."""
+    order = start_order(terms.layers)
+    for i in range(0, len(order), SEGMENT_CHUNK):
+        best_segments(tabm, terms.dram_s, terms.weights_s, terms.instance.batch, max_p, f, fp, order[i:i + SEGMENT_CHUNK])
+        tick(min(i + SEGMENT_CHUNK, len(order)), len(order))
+
+
 def _tables(terms: CostTerms, space: str, max_clusters: int | None, say: Callable[[str], None],
-            timings: dict) -> _Tables:
+            timings: dict, deadline: float) -> _Tables:
     L, N = terms.layers, terms.chiplets
     t0 = time.perf_counter()
     say("layer tables")
     tables = terms.layer_tables
     timings["layer_tables_s"] = time.perf_counter() - t0
     t0 = time.perf_counter()
-    say("cluster tables")
+    say("cluster tables (chiplet counts)")
     quick = max_clusters is not None  # fastdp: the quick cluster tables (real tuples, maybe not the least)
     chiplets = range(N, N + 1) if space == "sequential" else range(1, N + 1)
-    tab, peak = cluster_table(tables, L if space == "merged" else 1, chiplets, quick)
+    tab, peak = cluster_table(tables, L if space == "merged" else 1, chiplets, quick,
+                              _ticker("cluster tables (chiplet counts)", say, deadline))
     timings["cluster_tables_s"] = time.perf_counter() - t0
     t0 = time.perf_counter()
-    say("segments")
+    say("segments (starts)")
     max_p = min(L, N, max_clusters or L)
     f = np.full((L, L + 1), INF)
     fp = np.zeros((L, L + 1), np.int64)
@@ -107,7 +135,7 @@ def _tables(terms: CostTerms, space: str, max_clusters: int | None, say: Callabl
     argn = np.zeros(tab.shape, np.int64)
     if space != "sequential":
         budget_table(tab, tabm, argn)
-        best_segments(tabm, terms.dram_s, terms.weights_s, terms.instance.batch, max_p, f, fp)
+        _segments(tabm, terms, max_p, f, fp, _ticker("segments (starts)", say, deadline))
     # a one-layer segment is a closed form of its chiplets and partition, weight tiling
     # included; with t = 1 it equals the value above, so this only adds options
     single, single_n, single_j = terms.single(chiplets)
@@ -138,16 +166,17 @@ def _segment(terms: CostTerms, dt: _Tables, a: int, b: int, G: np.ndarray) -> Se
 
 def chain_dp(instance: Instance, space: str = "merged", terms: CostTerms | None = None,
              progress: Callable[[str], None] | None = None, memory_limit: int = MEMORY_LIMIT_BYTES,
-             max_clusters: int | None = None) -> ChainSolution:
+             max_clusters: int | None = None, deadline: float = math.inf) -> ChainSolution:
     """Exact least T over the space (merged, segmented or sequential), and a mapping.
     With `max_clusters` (fastdp): at most that many clusters (pipeline stages) per segment,
     and the quick cluster tables; every mapping it returns is valid and re-scored, but T
-    is only an upper bound on the optimum."""
+    is only an upper bound on the optimum.  Raises OutOfTime once `deadline`
+    (time.monotonic) has passed between two pieces of its work."""
     _check_memory(instance, memory_limit)
     terms = terms or CostTerms(instance)
     say = progress or (lambda _: None)
     timings: dict = {}
-    dt = _tables(terms, space, max_clusters, say, timings)
+    dt = _tables(terms, space, max_clusters, say, timings, deadline)
     dist, prev = shortest_path(dt.f)
     L = terms.layers
     stats = {**timings, "peak_labels": int(dt.peak), "fitting_clusters": int(np.isfinite(dt.tab).sum()),

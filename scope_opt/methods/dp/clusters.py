@@ -8,6 +8,7 @@ so a pass stops at the first y where no label fits (docs/exact-models.md, "Clust
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import numpy as np
 from numba import njit, prange
@@ -39,16 +40,63 @@ def rest_bounds(lt):
 
 
 @njit(cache=True)
-def _exact_row(lt, w, act, cap, x, last, row, target, F, quick=False):
-    """The exact pass, pruned by the quick pass's upper bounds; returns the path to
-    `target` (from whichever pass attains row[target]) and the largest label count.
-    With `quick`, only the quick pass: times of real fitting tuples, not proven least."""
+def _covers(w, act, k, i):
+    """Chiplet k holds at least chiplet i's weights and activation in every layer and partition."""
+    L, q, _ = w.shape
+    for l in range(L):
+        for j in range(q):
+            if w[l, j, k] < w[l, j, i] or act[l, j, k] < act[l, j, i]:
+                return False
+    return True
+
+
+@njit(cache=True)
+def binding_chiplets(w, act):
+    """The chiplets whose SRAM can bind, in index order: one that another covers (ties:
+    the lower index stays) fits whenever that one fits, so the exact pass drops it from
+    its labels (docs/exact-models.md, "Binding chiplets").  Uneven splits put the larger
+    share on the first chiplets and halos are clipped at the edges, so 1 to 3 remain on the paper networks."""
+    n = w.shape[2]
+    kept = np.empty(n, np.int64)
+    nk = 0
+    for i in range(n):
+        covered = False
+        for t in range(nk):
+            if _covers(w, act, kept[t], i):
+                covered = True
+                break
+        if covered:
+            continue
+        m = 0
+        for t in range(nk):  # those i covers differ from it somewhere (an equal one covered i)
+            if not _covers(w, act, i, kept[t]):
+                kept[m] = kept[t]
+                m += 1
+        kept[m] = i
+        nk = m + 1
+    return np.sort(kept[:nk])
+
+
+def binding_view(w: np.ndarray, act: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """w and act restricted to the binding chiplets (contiguous, for the kernels)."""
+    keep = binding_chiplets(w, act)
+    return np.ascontiguousarray(w[:, :, keep]), np.ascontiguousarray(act[:, :, keep])
+
+
+@njit(cache=True)
+def _exact_row(lt, w, act, wb, actb, cap, x, last, row, target, F, quick=False):
+    """The exact pass, pruned by the quick pass's upper bounds, both on the binding
+    chiplets wb, actb; returns the path to `target` (from whichever pass attains
+    row[target]) and the largest label count.  With `quick` (fastdp), only the quick pass,
+    on every chiplet (w, act) as fastdp was measured: times of real fitting tuples, not
+    proven least."""
     ub = np.full(row.shape[0], INF)
-    bpath, bpeak = quick_pass(lt, w, act, cap, x, last, ub, target)
     if quick:
+        bpath, bpeak = quick_pass(lt, w, act, cap, x, last, ub, target)
         row[:] = ub
         return bpath, bpeak
-    epath, peak = exact_pass(lt, w, act, cap, x, last, row, target, F, ub)
+    bpath, bpeak = quick_pass(lt, wb, actb, cap, x, last, ub, target)
+    epath, peak = exact_pass(lt, wb, actb, cap, x, last, row, target, F, ub)
     use_beam = target > x and (epath.shape[0] != target - x or ub[target] < row[target])
     for y in range(x + 1, last + 1):
         if ub[y] < row[y]:
@@ -57,7 +105,7 @@ def _exact_row(lt, w, act, cap, x, last, row, target, F, quick=False):
 
 
 @njit(cache=True, parallel=True)
-def _tab_for_n(lt, w, act, cap, max_len, out, quick=False):
+def _tab_for_n(lt, w, act, wb, actb, cap, max_len, out, quick=False):
     """out[x, y] for every first layer x, clusters of at most max_len layers; the passes
     are independent, so they run in parallel, early and late first layers paired."""
     L = lt.shape[0]
@@ -65,26 +113,32 @@ def _tab_for_n(lt, w, act, cap, max_len, out, quick=False):
     peaks = np.zeros(L, np.int64)
     for i in prange(L):
         x = i // 2 if i % 2 == 0 else L - 1 - i // 2
-        _, p = _exact_row(lt, w, act, cap, x, min(L, x + max_len), out[x], -1, F, quick)
+        _, p = _exact_row(lt, w, act, wb, actb, cap, x, min(L, x + max_len), out[x], -1, F, quick)
         peaks[x] = p
     return peaks.max()
 
 
 def cluster_table(tables: LayerTables, max_len: int, chiplets: range | None = None,
-                  quick: bool = False) -> tuple[np.ndarray, int]:
+                  quick: bool = False, tick: Callable[[int, int], None] | None = None) -> tuple[np.ndarray, int]:
     """tab[x, y, n] for every cluster of at most `max_len` layers and every chiplet count
     in `chiplets` (default all); inf elsewhere.  Also the largest label count seen.
     With `quick` (fastdp), the upper-bound pass only: real fitting tuples, not always
-    the least time."""
+    the least time.  `tick(done, total)` is called after each chiplet count (progress,
+    and the time limit: it may raise to stop)."""
     L = tables.lt[1].shape[0]
     N = tables.chiplets
     tab = np.full((L, L + 1, N + 1), INF)
     peak = 0
     row = np.empty((L, L + 1))
-    for n in chiplets if chiplets is not None else range(1, N + 1):
+    counts = chiplets if chiplets is not None else range(1, N + 1)
+    for done, n in enumerate(counts, 1):
         row.fill(INF)
-        peak = max(peak, _tab_for_n(tables.lt[n], tables.w[n], tables.act[n], tables.sram_bytes, max_len, row, quick))
+        wb, actb = binding_view(tables.w[n], tables.act[n])
+        peak = max(peak, _tab_for_n(tables.lt[n], tables.w[n], tables.act[n], wb, actb, tables.sram_bytes, max_len,
+                                    row, quick))
         tab[:, :, n] = row
+        if tick is not None:
+            tick(done, len(counts))
     return tab, peak
 
 
@@ -94,8 +148,8 @@ def cluster_partitions(tables: LayerTables, x: int, y: int, n: int,
     (with `quick`, the tuple the quick pass found for the same table entry)."""
     L = tables.lt[n].shape[0]
     row = np.full(L + 1, INF)
-    path, _ = _exact_row(tables.lt[n], tables.w[n], tables.act[n], tables.sram_bytes, x, y, row, y,
-                         rest_bounds(tables.lt[n]), quick)
+    path, _ = _exact_row(tables.lt[n], tables.w[n], tables.act[n], *binding_view(tables.w[n], tables.act[n]),
+                         tables.sram_bytes, x, y, row, y, rest_bounds(tables.lt[n]), quick)
     if not math.isfinite(row[y]) or path.size != y - x:
         return INF, None
     parts = tables.parts[n]

@@ -69,14 +69,21 @@ def segment_pipelines(tabm, a, max_p, max_y, G):
     return y_end
 
 
+def start_order(L: int) -> np.ndarray:
+    """Segment starts, early ones (the costliest) paired with late ones."""
+    i = np.arange(L)
+    return np.where(i % 2 == 0, i // 2, L - 1 - i // 2)
+
+
 @njit(cache=True, parallel=True)
-def best_segments(tabm, dram_s, weights_s, batch, max_p, f, fp):
-    """f[a, b] = least T_s of segment [a, b) over every cluster count P (fp: that P).
-    Segment starts are independent, so they run in parallel; each writes its own row."""
+def best_segments(tabm, dram_s, weights_s, batch, max_p, f, fp, starts):
+    """f[a, b] = least T_s of segment [a, b) over every cluster count P (fp: that P), for
+    each start a in `starts`.  Starts are independent, so they run in parallel; each
+    writes its own row."""
     L = tabm.shape[0]
     N = tabm.shape[2] - 1
-    for i in prange(L):
-        a = i // 2 if i % 2 == 0 else L - 1 - i // 2  # early starts cost most: pair them with late ones
+    for i in prange(starts.shape[0]):
+        a = starts[i]
         G = np.empty((max_p + 1, L + 1, N + 1))
         y_end = segment_pipelines(tabm, a, max_p, L, G)
         for b in range(a + 1, y_end + 1):

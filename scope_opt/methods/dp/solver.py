@@ -4,6 +4,7 @@ the gap 0; a disagreement with the evaluator is a bug and is raised, never hidde
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable
 
@@ -11,6 +12,8 @@ from scope_opt.cost.terms import CostTerms
 from scope_opt.errors import InvariantError
 from scope_opt.cost.evaluate import evaluate
 from scope_opt.problem.instance import Instance
+from scope_opt.methods.deadline import OutOfTime, deadline_after
+from scope_opt.methods.dp.out_of_time import incumbent
 from scope_opt.methods.result import SolveResult
 
 REL_TOL = 1e-12  # the DP adds the evaluator's terms in the evaluator's order; allow only float noise
@@ -25,16 +28,28 @@ def fast_max_clusters(instance: Instance) -> int:
 
 
 def solve_dp(instance: Instance, space: str = "merged", terms: CostTerms | None = None,
-             progress: Callable[[str], None] | None = None, max_clusters: int | None = None) -> SolveResult:
+             progress: Callable[[str], None] | None = None, max_clusters: int | None = None,
+             time_limit_s: float = math.inf) -> SolveResult:
     """The chain DP; with `max_clusters` it is `fastdp`, exact only over the mappings whose
-    segments have at most that many clusters, so a heuristic for the whole space (no bound)."""
+    segments have at most that many clusters, so a heuristic for the whole space (no bound).
+    Past `time_limit_s` it returns the Scope search's mapping, labelled (out_of_time.py)."""
     from scope_opt.methods.dp.chain import chain_dp
     start = time.perf_counter()
     terms = terms or CostTerms(instance)
-    sol = chain_dp(instance, space, terms, progress=progress, max_clusters=max_clusters)
-    elapsed = time.perf_counter() - start
     method = "dp" if max_clusters is None else "fastdp"
-    settings = {} if max_clusters is None else {"max_clusters": max_clusters}
+    settings = {"time_limit_s": time_limit_s} if math.isfinite(time_limit_s) else {}
+    if max_clusters is not None:
+        settings["max_clusters"] = max_clusters
+    steps: list[str] = ["start"]
+    say = (lambda step: (steps.append(step), progress(step))) if progress else steps.append
+    try:
+        sol = chain_dp(instance, space, terms, progress=say, max_clusters=max_clusters,
+                       deadline=deadline_after(time_limit_s))
+    except OutOfTime:
+        step = steps[-1].rsplit(" ", 1)[0] if steps[-1][-1].isdigit() else steps[-1]
+        say("time limit reached: the Scope search's mapping")
+        return incumbent(instance, space, terms, method, time_limit_s, time.perf_counter() - start, step, settings, {})
+    elapsed = time.perf_counter() - start
     stats = {**sol.stats, "objective_s": sol.latency_s if sol.mapping else None}
     if sol.mapping is None:
         return SolveResult(method, space, "infeasible", None, None, None, elapsed, None, settings,

@@ -16,7 +16,8 @@ from ortools.sat.python import cp_model
 
 from scope_opt.cost.formulas import may_tile
 from scope_opt.problem.mapping import Mapping
-from scope_opt.methods.exact.outcome import BackendOutcome, check_time
+from scope_opt.methods.deadline import check_time
+from scope_opt.methods.exact.outcome import BackendOutcome
 from scope_opt.methods.settings import Backend, SolverSettings, solver_output_to_stderr
 from scope_opt.methods.exact.tables import Structure, Tables, mapping_from_choice
 

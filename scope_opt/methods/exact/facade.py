@@ -15,7 +15,8 @@ from scope_opt.cost.terms import CostTerms
 from scope_opt.errors import InputError
 from scope_opt.cost.evaluate import evaluate
 from scope_opt.problem.instance import Instance
-from scope_opt.methods.exact.outcome import BackendOutcome, OutOfTime
+from scope_opt.methods.deadline import OutOfTime
+from scope_opt.methods.exact.outcome import BackendOutcome
 from scope_opt.methods.result import SolveResult
 from scope_opt.problem.mapping import Mapping
 from scope_opt.methods.settings import Backend, SolverSettings, solver_output_to_stderr

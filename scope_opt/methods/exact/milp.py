@@ -18,7 +18,8 @@ import pulp
 from scope_opt.cost.formulas import may_tile
 from scope_opt.problem.mapping import Mapping
 from scope_opt.methods.exact.milp_stopping import StoppableHiGHS, cbc_watchdog, interrupt_safe_tempdir
-from scope_opt.methods.exact.outcome import BackendOutcome, check_time
+from scope_opt.methods.deadline import check_time
+from scope_opt.methods.exact.outcome import BackendOutcome
 from scope_opt.methods.settings import Backend, SolverSettings, solver_output_to_stderr
 from scope_opt.methods.exact.tables import Structure, Tables, mapping_from_choice
 

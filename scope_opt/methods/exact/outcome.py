@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -22,12 +21,3 @@ class BackendOutcome:
 
     def but(self, **changes: Any) -> BackendOutcome:
         return replace(self, **changes)
-
-
-class OutOfTime(Exception):
-    """The time limit ran out while a model was being built: the solver is not started."""
-
-
-def check_time(deadline: float) -> None:
-    if time.monotonic() > deadline:
-        raise OutOfTime

@@ -1,0 +1,64 @@
+"""The chain DP inside --time-limit: it stops between pieces of its work and returns the
+Scope search's mapping labelled `feasible`, with a lower bound valid for every mapping and
+the gap; it says what it is doing while it runs."""
+
+import json
+import math
+import subprocess
+import sys
+
+from hypothesis import given, settings, strategies as st
+
+from conftest import ROOT
+from strategies import tiling_instances, tiny_instances
+from scope_opt.cost.evaluate import evaluate
+from scope_opt.cost.terms import CostTerms
+from scope_opt.methods.dp.out_of_time import lower_bound_s
+from scope_opt.methods.dp.solver import solve_dp
+from scope_opt.problem.instance import load_instance
+
+PAPER = ROOT / "instances" / "paper"
+
+
+@given(st.one_of(tiny_instances(max_layers=4, max_chiplets=8, wide=True), tiling_instances()))
+@settings(max_examples=40, deadline=None)
+def test_timeout_lower_bound_is_below_every_optimum(inst):
+    terms = CostTerms(inst)
+    for space in ("merged", "segmented", "sequential"):
+        r = solve_dp(inst, space, terms)
+        if r.status == "optimal":
+            assert lower_bound_s(terms) <= r.latency_s * (1 + 1e-12), space
+
+
+def test_dp_past_its_time_limit_returns_a_labelled_mapping_with_bound_and_gap():
+    inst = load_instance(PAPER / "resnet50-simba-6x6.toml")
+    terms = CostTerms(inst)
+    terms.layer_tables  # built before the limit starts, so that the limit falls in the cluster tables
+    steps = []
+    r = solve_dp(inst, "merged", terms, progress=steps.append, time_limit_s=0.05)
+    assert r.status == "feasible" and r.stats["timed_out"] and "cluster tables" in r.stats["timed_out_in"]
+    ev = evaluate(inst, r.mapping, terms.reference)
+    assert ev.feasible and ev.latency_s == r.latency_s  # the incumbent is a real mapping, re-scored
+    opt = solve_dp(inst, "merged", terms)
+    assert 0 < r.bound_s <= opt.latency_s <= r.latency_s and 0 < r.gap < 1
+    assert any(s.startswith("cluster tables") for s in steps) and steps[-1].startswith("time limit reached")
+
+
+def test_fastdp_past_its_time_limit_is_still_a_heuristic_without_bound():
+    inst = load_instance(PAPER / "resnet50-simba-6x6.toml")
+    r = solve_dp(inst, "merged", max_clusters=9, time_limit_s=0.0)
+    assert r.status == "heuristic" and r.bound_s is None and r.stats["timed_out"] and math.isfinite(r.latency_s)
+
+
+def test_dp_prints_its_progress_and_obeys_the_cli_time_limit(tmp_path):
+    out = tmp_path / "r.json"
+    run = lambda limit: subprocess.run([sys.executable, "-m", "scope_opt.cli", "solve", PAPER / "resnet50-simba-6x6.toml",
+                                        "--method", "dp", "--time-limit", limit, "--json", out],
+                                       capture_output=True, text=True, timeout=300)
+    res = run("600")
+    assert res.returncode == 0, res.stderr
+    assert "cluster tables (chiplet counts) 36/36" in res.stderr and "segments (starts) 56/56" in res.stderr
+    assert json.loads(out.read_text())["status"] == "optimal"
+    res = run("0.01")
+    r = json.loads(out.read_text())
+    assert res.returncode == 0 and r["status"] == "feasible" and r["gap"] > 0 and "time limit" in r["stats"]["reason"]
