@@ -284,18 +284,13 @@ def run_sweep(spec: str | Path, out_root: Path, executor: Executor = Executor(),
     if progress:
         for key in rows:
             progress(f"cached {key}")
-    from scope_opt.studies.sweep_report import plot_sweep, sweep_summary, write_csv
+    from scope_opt.studies.sweep_report import write_outputs
     try:
         run_cells(functools.partial(run_cell, cell_time_limit=cell_time_limit), todo, executor, done, failed, progress)
     except KeyboardInterrupt:
-        ordered = [rows[c.key] for c in sw.cells if c.key in rows]
-        write_csv(ordered, out / "results.csv")
-        write_text_atomic(out / "summary.md", sweep_summary(sw, ordered, executor, interrupted=True))
+        write_outputs(sw, [rows[c.key] for c in sw.cells if c.key in rows], out, executor, interrupted=True)
         raise
-    ordered = [rows[c.key] for c in sw.cells if c.key in rows]
-    write_csv(ordered, out / "results.csv")
-    plot_sweep(sw, ordered, out)
-    write_text_atomic(out / "summary.md", sweep_summary(sw, ordered, executor))
+    write_outputs(sw, [rows[c.key] for c in sw.cells if c.key in rows], out, executor)
     return out
 
 

@@ -59,6 +59,14 @@ def plot_sweep(sw: Sweep, rows: list[dict], out: Path) -> None:
         plt.close(fig)
 
 
+def write_outputs(sw: Sweep, rows: list[dict], out: Path, executor: Executor, interrupted: bool = False) -> None:
+    """results.csv and summary.md, and the plots unless the run was interrupted."""
+    write_csv(rows, out / "results.csv")
+    if not interrupted:
+        plot_sweep(sw, rows, out)
+    write_text_atomic(out / "summary.md", sweep_summary(sw, rows, executor, interrupted))
+
+
 def sweep_summary(sw: Sweep, rows: list[dict], executor: Executor, interrupted: bool = False) -> str:
     ok = [r for r in rows if r.get("throughput")]
     failed = [r for r in rows if r.get("status") == "failed"]
