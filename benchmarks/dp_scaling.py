@@ -7,7 +7,7 @@ solve alone, `peak_mb` the process's peak resident memory.  Each axis gets the f
 growth exponent of dp's solve time (least squares on log time against log x).
 
 Writes results/dp-scaling.csv and results/dp-scaling.png.
-Run: python benchmarks/dp_scaling.py   (about 5 minutes on 2 cores)
+Run: python benchmarks/dp_scaling.py   (about 5 minutes on 2 cores; --plot redraws from the CSV)
 """
 
 from __future__ import annotations
@@ -85,6 +85,16 @@ def measure(cell: dict, folder: Path, method: str) -> dict:
             "wall_s": round(time.perf_counter() - start, 3), **got}
 
 
+def _number(v: str):
+    try:
+        return int(v)
+    except ValueError:
+        try:
+            return float(v)
+        except ValueError:
+            return v
+
+
 def growth_exponent(xs: list[float], ts: list[float]) -> float:
     return float(np.polyfit(np.log(xs), np.log(ts), 1)[0])
 
@@ -93,6 +103,7 @@ def plot(rows: list[dict]) -> None:
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import NullFormatter
     from scope_opt.formats.outputs import save_figure
     axes = [("layers", "layers", "ResNet-18 ... 152, 8x8"), ("chiplets", "chiplets", "ResNet-152, 4x4 ... 16x16"),
             ("sram", "sram_kib", "ResNet-50 8x8, SRAM (KiB)")]
@@ -102,9 +113,13 @@ def plot(rows: list[dict]) -> None:
             for batch in sorted({r["batch"] for r in rows if r["axis"] == axis}):
                 pts = [r for r in rows if r["axis"] == axis and r["method"] == method and r["batch"] == batch
                        and "solve_s" in r]
-                a.plot([r[key] for r in pts], [r["solve_s"] for r in pts], "o-", label=f"{method}, batch {batch}")
+                k = f", exponent {pts[0]['growth_exponent']:.2g}" if pts and "growth_exponent" in pts[0] else ""
+                a.plot([r[key] for r in pts], [r["solve_s"] for r in pts], "o-", label=f"{method}, batch {batch}{k}")
+        xs = sorted({r[key] for r in rows if r["axis"] == axis and "solve_s" in r})
         a.set_xscale("log")
         a.set_yscale("log")
+        a.set_xticks(xs, [f"{x:g}" for x in xs])
+        a.xaxis.set_minor_formatter(NullFormatter())
         a.set_xlabel(label)
         a.set_ylabel("solve time (s)")
         a.legend(fontsize=7)
@@ -148,6 +163,9 @@ def main() -> None:
 if __name__ == "__main__":
     if len(sys.argv) == 4 and sys.argv[1] == "--one":
         one(sys.argv[2], sys.argv[3])
+    elif sys.argv[1:] == ["--plot"]:  # redraw from the CSV
+        sys.path.insert(0, str(ROOT))
+        plot([{k: _number(v) for k, v in r.items()} for r in csv.DictReader(open(RESULTS / "dp-scaling.csv"))])
     else:
         sys.path.insert(0, str(ROOT))
         main()
