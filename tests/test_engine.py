@@ -18,7 +18,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 from conftest import ROOT
-from strategies import tiny_instances
+from strategies import tiling_instances, tiny_instances
 from scope_opt.cost.reference import CostModel
 from scope_opt.cost.terms import CostTerms
 from scope_opt.methods.dp.chain import chain_dp
@@ -107,6 +107,24 @@ def test_binding_chiplets_leave_the_exact_tables_unchanged(inst):
         _tab_for_n(lt, w, act, *binding_view(w, act), tables.sram_bytes, L, reduced)
         _tab_for_n(lt, w, act, w, act, tables.sram_bytes, L, full)
         assert np.array_equal(reduced, full)
+
+
+@given(st.one_of(tiny_instances(max_layers=6, max_chiplets=16, wide=True), tiling_instances()))
+@settings(max_examples=40, deadline=None)
+def test_useless_stage_pruning_changes_no_optimum_nor_mapping(inst):
+    """The merged segment step skips stages slower than the segmented optimum allows; the
+    DP's T and mapping equal those of the unpruned step, bit for bit."""
+    from scope_opt.methods.dp import chain
+    pruned = chain_dp(inst)
+    real = chain._known_upper_bound
+    try:
+        chain._known_upper_bound = lambda *args: math.inf
+        full = chain_dp(inst)
+    finally:
+        chain._known_upper_bound = real
+    assert pruned.latency_s == full.latency_s and pruned.mapping == full.mapping
+    if pruned.mapping is not None:
+        assert pruned.latency_s <= pruned.stats["known_upper_bound_s"]
 
 
 def check_dp_agrees(inst, space, backends=tuple(Backend)):

@@ -104,12 +104,31 @@ def _ticker(step: str, say: Callable[[str], None], deadline: float) -> Callable[
     return tick
 
 
-def _segments(tabm, terms: CostTerms, max_p: int, f, fp, tick: Callable[[int, int], None]) -> None:
+def _segments(tabm, terms: CostTerms, max_p: int, f, fp, tick: Callable[[int, int], None], t_ub: float = INF) -> None:
     """best_segments over every start, a chunk at a time so that the time limit is checked."""
     order = start_order(terms.layers)
     for i in range(0, len(order), SEGMENT_CHUNK):
-        best_segments(tabm, terms.dram_s, terms.weights_s, terms.instance.batch, max_p, f, fp, order[i:i + SEGMENT_CHUNK])
+        best_segments(tabm, terms.dram_s, terms.weights_s, terms.instance.batch, max_p, f, fp, order[i:i + SEGMENT_CHUNK],
+                      t_ub)
         tick(min(i + SEGMENT_CHUNK, len(order)), len(order))
+
+
+def _known_upper_bound(tabm, terms: CostTerms, max_p: int, single: np.ndarray) -> float:
+    """T of the best segmented mapping (one layer per cluster), found by the same segment
+    step on the one-layer clusters of tabm, itself pruned by the best sequential-like
+    mapping (one layer per segment, free from `single`).  The merged optimum is at most
+    this, so the merged segment step may skip stages that cannot beat it."""
+    L = terms.layers
+    idx = np.arange(L)
+    f = np.full((L, L + 1), INF)
+    f[idx, idx + 1] = single
+    one_per_segment = float(shortest_path(f)[0][L])  # summed as the DP sums, so never below its own paths
+    one_layer = np.full_like(tabm, INF)
+    one_layer[idx, idx + 1, :] = tabm[idx, idx + 1, :]
+    best_segments(one_layer, terms.dram_s, terms.weights_s, terms.instance.batch, max_p, f, np.zeros(f.shape, np.int64),
+                  start_order(L), one_per_segment)
+    f[idx, idx + 1] = single
+    return float(shortest_path(f)[0][L])
 
 
 def _tables(terms: CostTerms, space: str, max_clusters: int | None, say: Callable[[str], None],
@@ -133,12 +152,14 @@ def _tables(terms: CostTerms, space: str, max_clusters: int | None, say: Callabl
     fp = np.zeros((L, L + 1), np.int64)
     tabm = np.empty_like(tab)
     argn = np.zeros(tab.shape, np.int64)
+    # a one-layer segment is a closed form of its chiplets and partition, weight tiling
+    # included; with t = 1 it equals the value of the segment step, so it only adds options
+    single, single_n, single_j = terms.single(chiplets)
     if space != "sequential":
         budget_table(tab, tabm, argn)
-        _segments(tabm, terms, max_p, f, fp, _ticker("segments (starts)", say, deadline))
-    # a one-layer segment is a closed form of its chiplets and partition, weight tiling
-    # included; with t = 1 it equals the value above, so this only adds options
-    single, single_n, single_j = terms.single(chiplets)
+        t_ub = _known_upper_bound(tabm, terms, max_p, single) if space == "merged" else INF
+        timings["known_upper_bound_s"] = t_ub
+        _segments(tabm, terms, max_p, f, fp, _ticker("segments (starts)", say, deadline), t_ub)
     idx = np.arange(L)
     f[idx, idx + 1] = single
     fp[idx, idx + 1] = 1

@@ -40,11 +40,15 @@ def _conv(A, B, p, N, out):
 
 
 @njit(cache=True)
-def segment_pipelines(tabm, a, max_p, max_y, G):
+def segment_pipelines(tabm, a, max_p, max_y, G, batch=1, t_ub=INF):
     """G[p, y, k]: least bottleneck of clusters covering [a, y) with exactly p clusters on
     at most k chiplets (inf when impossible).  tabm[x, y, k] is the cluster table with
     idle chiplets allowed (min over n <= k).  Returns the last y reached: a prefix that
-    no clustering covers ends the sweep, since a cover of [a, y') holds one of [a, y)."""
+    no clustering covers ends the sweep, since a cover of [a, y') holds one of [a, y).
+    With `t_ub` (the T of a known mapping), a prefix or a last cluster whose least time
+    times `batch` exceeds it is not extended: every segment holding it takes longer than
+    t_ub (docs/exact-models.md, "Useless stages"), so G stays exact wherever it is at most
+    t_ub / batch and only grows elsewhere."""
     L = tabm.shape[0]
     N = tabm.shape[2] - 1
     G[:] = INF
@@ -58,7 +62,7 @@ def segment_pipelines(tabm, a, max_p, max_y, G):
             for x in range(y - 1, a + p - 2, -1):
                 if tabm[x, y, N] == INF:
                     break  # a longer cluster ending at y fits nowhere either
-                if G[p - 1, x, N] == INF:
+                if G[p - 1, x, N] == INF or batch * G[p - 1, x, N] > t_ub or batch * tabm[x, y, N] > t_ub:
                     continue
                 _conv(G[p - 1, x], tabm[x, y], p, N, G[p, y])
             if G[p, y, N] < INF:
@@ -76,7 +80,7 @@ def start_order(L: int) -> np.ndarray:
 
 
 @njit(cache=True, parallel=True)
-def best_segments(tabm, dram_s, weights_s, batch, max_p, f, fp, starts):
+def best_segments(tabm, dram_s, weights_s, batch, max_p, f, fp, starts, t_ub=INF):
     """f[a, b] = least T_s of segment [a, b) over every cluster count P (fp: that P), for
     each start a in `starts`.  Starts are independent, so they run in parallel; each
     writes its own row."""
@@ -85,7 +89,7 @@ def best_segments(tabm, dram_s, weights_s, batch, max_p, f, fp, starts):
     for i in prange(starts.shape[0]):
         a = starts[i]
         G = np.empty((max_p + 1, L + 1, N + 1))
-        y_end = segment_pipelines(tabm, a, max_p, L, G)
+        y_end = segment_pipelines(tabm, a, max_p, L, G, batch, t_ub)
         for b in range(a + 1, y_end + 1):
             for p in range(1, max_p + 1):
                 beta = G[p, b, N]
