@@ -45,6 +45,12 @@ def budget_table(tab, tabm, argn):
             tabm[x, y, 0] = INF
 
 
+def _budget(tab: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    tabm, argn = np.empty_like(tab), np.zeros(tab.shape, np.int64)
+    budget_table(tab, tabm, argn)
+    return tabm, argn
+
+
 def dp_memory_bytes(layers: int, chiplets: int) -> int:
     """What the DP's dense tables take: tab, tabm, argn over (x, y, n) and one segment's
     (P, y, k) pipeline table."""
@@ -139,26 +145,27 @@ def _tables(terms: CostTerms, space: str, max_clusters: int | None, say: Callabl
     tables = terms.layer_tables
     timings["layer_tables_s"] = time.perf_counter() - t0
     t0 = time.perf_counter()
-    say("cluster tables (chiplet counts)")
     quick = max_clusters is not None  # fastdp: the quick cluster tables (real tuples, maybe not the least)
     chiplets = range(N, N + 1) if space == "sequential" else range(1, N + 1)
-    tab, peak = cluster_table(tables, L if space == "merged" else 1, chiplets, quick,
-                              _ticker("cluster tables (chiplet counts)", say, deadline))
-    timings["cluster_tables_s"] = time.perf_counter() - t0
-    t0 = time.perf_counter()
-    say("segments (starts)")
     max_p = min(L, N, max_clusters or L)
-    f = np.full((L, L + 1), INF)
-    fp = np.zeros((L, L + 1), np.int64)
-    tabm = np.empty_like(tab)
-    argn = np.zeros(tab.shape, np.int64)
     # a one-layer segment is a closed form of its chiplets and partition, weight tiling
     # included; with t = 1 it equals the value of the segment step, so it only adds options
     single, single_n, single_j = terms.single(chiplets)
-    if space != "sequential":
-        budget_table(tab, tabm, argn)
-        t_ub = _known_upper_bound(tabm, terms, max_p, single) if space == "merged" else INF
+    t_ub = INF
+    if space == "merged" and not quick:  # the segmented optimum first: what the merged tables must beat
+        say("segmented bound")
+        t_ub = _known_upper_bound(_budget(cluster_table(tables, 1, chiplets)[0])[0], terms, max_p, single)
         timings["known_upper_bound_s"] = t_ub
+    say("cluster tables (chiplet counts)")
+    tab, peak = cluster_table(tables, L if space == "merged" else 1, chiplets, quick,
+                              _ticker("cluster tables (chiplet counts)", say, deadline), terms.instance.batch, t_ub)
+    timings["cluster_tables_s"] = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    say("segments (starts)")
+    f = np.full((L, L + 1), INF)
+    fp = np.zeros((L, L + 1), np.int64)
+    tabm, argn = _budget(tab)
+    if space != "sequential":
         _segments(tabm, terms, max_p, f, fp, _ticker("segments (starts)", say, deadline), t_ub)
     idx = np.arange(L)
     f[idx, idx + 1] = single

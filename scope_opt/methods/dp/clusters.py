@@ -84,7 +84,7 @@ def binding_view(w: np.ndarray, act: np.ndarray) -> tuple[np.ndarray, np.ndarray
 
 
 @njit(cache=True)
-def _exact_row(lt, w, act, wb, actb, cap, x, last, row, target, F, quick=False):
+def _exact_row(lt, w, act, wb, actb, cap, x, last, row, target, F, quick=False, batch=1, t_ub=INF):
     """The exact pass, pruned by the quick pass's upper bounds, both on the binding
     chiplets wb, actb; returns the path to `target` (from whichever pass attains
     row[target]) and the largest label count.  With `quick` (fastdp), only the quick pass,
@@ -95,8 +95,8 @@ def _exact_row(lt, w, act, wb, actb, cap, x, last, row, target, F, quick=False):
         bpath, bpeak = quick_pass(lt, w, act, cap, x, last, ub, target)
         row[:] = ub
         return bpath, bpeak
-    bpath, bpeak = quick_pass(lt, wb, actb, cap, x, last, ub, target)
-    epath, peak = exact_pass(lt, wb, actb, cap, x, last, row, target, F, ub)
+    bpath, bpeak = quick_pass(lt, wb, actb, cap, x, last, ub, target, batch, t_ub)
+    epath, peak = exact_pass(lt, wb, actb, cap, x, last, row, target, F, ub, batch, t_ub)
     use_beam = target > x and (epath.shape[0] != target - x or ub[target] < row[target])
     for y in range(x + 1, last + 1):
         if ub[y] < row[y]:
@@ -105,7 +105,7 @@ def _exact_row(lt, w, act, wb, actb, cap, x, last, row, target, F, quick=False):
 
 
 @njit(cache=True, parallel=True)
-def _tab_for_n(lt, w, act, wb, actb, cap, max_len, out, quick=False):
+def _tab_for_n(lt, w, act, wb, actb, cap, max_len, out, quick=False, batch=1, t_ub=INF):
     """out[x, y] for every first layer x, clusters of at most max_len layers; the passes
     are independent, so they run in parallel, early and late first layers paired."""
     L = lt.shape[0]
@@ -113,18 +113,20 @@ def _tab_for_n(lt, w, act, wb, actb, cap, max_len, out, quick=False):
     peaks = np.zeros(L, np.int64)
     for i in prange(L):
         x = i // 2 if i % 2 == 0 else L - 1 - i // 2
-        _, p = _exact_row(lt, w, act, wb, actb, cap, x, min(L, x + max_len), out[x], -1, F, quick)
+        _, p = _exact_row(lt, w, act, wb, actb, cap, x, min(L, x + max_len), out[x], -1, F, quick, batch, t_ub)
         peaks[x] = p
     return peaks.max()
 
 
 def cluster_table(tables: LayerTables, max_len: int, chiplets: range | None = None,
-                  quick: bool = False, tick: Callable[[int, int], None] | None = None) -> tuple[np.ndarray, int]:
+                  quick: bool = False, tick: Callable[[int, int], None] | None = None,
+                  batch: int = 1, t_ub: float = INF) -> tuple[np.ndarray, int]:
     """tab[x, y, n] for every cluster of at most `max_len` layers and every chiplet count
     in `chiplets` (default all); inf elsewhere.  Also the largest label count seen.
     With `quick` (fastdp), the upper-bound pass only: real fitting tuples, not always
     the least time.  `tick(done, total)` is called after each chiplet count (progress,
-    and the time limit: it may raise to stop)."""
+    and the time limit: it may raise to stop).  With `t_ub` (the T of a known mapping),
+    entries are exact where batch * tab <= t_ub and no smaller elsewhere (labels.py)."""
     L = tables.lt[1].shape[0]
     N = tables.chiplets
     tab = np.full((L, L + 1, N + 1), INF)
@@ -135,7 +137,7 @@ def cluster_table(tables: LayerTables, max_len: int, chiplets: range | None = No
         row.fill(INF)
         wb, actb = binding_view(tables.w[n], tables.act[n])
         peak = max(peak, _tab_for_n(tables.lt[n], tables.w[n], tables.act[n], wb, actb, tables.sram_bytes, max_len,
-                                    row, quick))
+                                    row, quick, batch, t_ub))
         tab[:, :, n] = row
         if tick is not None:
             tick(done, len(counts))

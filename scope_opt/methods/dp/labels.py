@@ -24,6 +24,7 @@ from scope_opt.cost.kernels import fits
 
 INF = math.inf
 BEAM = 32  # labels per last partition in the quick upper-bound pass
+USELESS = 1e300  # a row only labels slower than t_ub / batch reach: it may fit, and is no use
 UNIT_ROUNDOFF = 2.0**-53  # IEEE double; the bound pruning's slack is a multiple of it
 
 
@@ -72,8 +73,9 @@ def _node(arena, na, part, parent):
 
 
 @njit(cache=True)
-def _seed(lt, w, act, cap, x, track):
-    """The labels of cluster [x, x + 1): every partition of layer x that fits."""
+def _seed(lt, w, act, cap, x, track, batch, t_ub, capped):
+    """The labels of cluster [x, x + 1): every partition of layer x that fits (and is
+    not useless: batch * time <= t_ub; `capped[0]` records that one was)."""
     q, n = lt.shape[2], w.shape[2]
     st = _store(64, n)
     arena = (np.empty(1024, np.int64), np.empty(1024, np.int64))
@@ -84,7 +86,9 @@ def _seed(lt, w, act, cap, x, track):
             if not fits(w[x, j, i] + act[x, j, i], cap):
                 ok = False
                 break
-        if ok:
+        if ok and batch * lt[x, q, j] > t_ub:
+            capped[0] = True
+        elif ok:
             node = na
             if track:
                 arena, na = _node(arena, na, j, -1)
@@ -112,9 +116,10 @@ def _row(st, cnt, row, y, x, target, arena, track):
 
 
 @njit(cache=True)
-def _candidates(lt, w, act, cap, l, j, st, cnt, cand):
-    """Every label extended by layer l with partition j that still fits, and their order
-    by time (stable).  `cand` is reusable scratch storage; returns (count, order, cand)."""
+def _candidates(lt, w, act, cap, l, j, st, cnt, cand, batch, t_ub, capped):
+    """Every label extended by layer l with partition j that still fits and is not
+    useless (batch * time <= t_ub, else `capped[0]` is set), and their order by time
+    (stable).  `cand` is reusable scratch storage; returns (count, order, cand)."""
     ct, cW, cA, cnode = cand
     n = w.shape[2]
     m = 0
@@ -131,7 +136,9 @@ def _candidates(lt, w, act, cap, l, j, st, cnt, cand):
                 break
             cW[m, i] = wv
             cA[m, i] = av
-        if ok:
+        if ok and batch * (st[0][k] + lt[l, st[1][k], j]) > t_ub:
+            capped[0] = True
+        elif ok:
             ct[m] = st[0][k] + lt[l, st[1][k], j]
             cnode[m] = k
             m += 1
@@ -220,13 +227,16 @@ def _hopeless(t, F, l, j, last, ub, keep_below):
 
 
 @njit(cache=True)
-def _run(lt, w, act, cap, x, last, row, target, F, ub, quick):
+def _run(lt, w, act, cap, x, last, row, target, F, ub, quick, batch, t_ub):
     """Rows (x, last] by extending labels one layer at a time under the quick or the
     exact rule; with target > x, also the partition indices of a tuple attaining
-    row[target].  Returns (path, largest label count)."""
+    row[target].  Returns (path, largest label count).  Labels with batch * time > t_ub
+    are dropped (useless stages); rows that only such labels could reach are USELESS,
+    never inf, which keeps inf meaning 'fits nowhere'."""
     q, n, track = lt.shape[2], w.shape[2], target > x
     keep_below = 1.0 + 4.0 * (last - x + 2) * UNIT_ROUNDOFF
-    st, cnt, arena, na = _seed(lt, w, act, cap, x, track)
+    capped = np.zeros(1, np.bool_)
+    st, cnt, arena, na = _seed(lt, w, act, cap, x, track, batch, t_ub, capped)
     cand = (np.empty(64), np.empty((64, n), np.int64), np.empty((64, n), np.int64), np.empty(64, np.int64))
     peak, y = cnt, x + 1
     spare = _store(st[0].shape[0], n)  # two label stores, swapped at every layer
@@ -236,7 +246,7 @@ def _run(lt, w, act, cap, x, last, row, target, F, ub, quick):
             return path, peak
         new, new_cnt = spare, 0
         for j in range(q):
-            m, order, cand = _candidates(lt, w, act, cap, y, j, st, cnt, cand)
+            m, order, cand = _candidates(lt, w, act, cap, y, j, st, cnt, cand, batch, t_ub, capped)
             if quick:
                 new, new_cnt, arena, na = _select_quick(new, new_cnt, new_cnt, cand, m, order, j, st, arena, na, track,
                                                         y, F, last, ub, keep_below)
@@ -246,22 +256,27 @@ def _run(lt, w, act, cap, x, last, row, target, F, ub, quick):
         spare, st, cnt = st, new, new_cnt
         peak = max(peak, cnt)
         y += 1
+    if capped[0]:
+        for yy in range(y, last + 1):
+            if row[yy] == INF:
+                row[yy] = USELESS
     return np.empty(0, np.int64), peak
 
 
 @njit(cache=True)
-def quick_pass(lt, w, act, cap, x, last, row, target):
+def quick_pass(lt, w, act, cap, x, last, row, target, batch=1, t_ub=INF):
     """Upper bounds: rows (x, last] from at most BEAM labels per last partition (real
     fitting tuples, not always the least)."""
-    return _run(lt, w, act, cap, x, last, row, target, np.empty((1, 1, 1)), np.empty(1), True)
+    return _run(lt, w, act, cap, x, last, row, target, np.empty((1, 1, 1)), np.empty(1), True, batch, t_ub)
 
 
 @njit(cache=True)
-def exact_pass(lt, w, act, cap, x, last, row, target, F, ub):
+def exact_pass(lt, w, act, cap, x, last, row, target, F, ub, batch=1, t_ub=INF):
     """Rows (x, last]: the least time of a fitting tuple (dominance is exact), pruned by
     the upper bounds `ub` of the quick pass.  F[l, j, y] is the least time of layers
     l..y-1 after partition j, memory ignored.  A label is dropped when even its best
     rest, F, cannot bring it below ub at any later row; `keep_below` widens the test by
     the float round-off of summing the row's terms in two orders (docs/exact-models.md,
-    "Bound pruning"), so no label that could beat ub is ever dropped."""
-    return _run(lt, w, act, cap, x, last, row, target, F, ub, False)
+    "Bound pruning"), so no label that could beat ub is ever dropped.  With t_ub, a row
+    is exact wherever batch * row <= t_ub ("Useless stages")."""
+    return _run(lt, w, act, cap, x, last, row, target, F, ub, False, batch, t_ub)
