@@ -13,6 +13,7 @@ Run: python benchmarks/dp_scaling.py   (about 5 minutes on 2 cores; --plot redra
 from __future__ import annotations
 
 import csv
+import io
 import json
 import math
 import resource
@@ -147,7 +148,6 @@ def main() -> None:
                         r["growth_exponent"] = round(k, 2)
     fields = list(dict.fromkeys(k for r in rows for k in r))
     from scope_opt.formats.outputs import write_text_atomic
-    import io
     buf = io.StringIO()
     w = csv.DictWriter(buf, fieldnames=fields)
     w.writeheader()

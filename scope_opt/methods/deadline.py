@@ -9,13 +9,13 @@ import time
 
 
 class OutOfTime(Exception):
-    """The time limit ran out before the work was done."""
+    """The time limit ran out before the work was done; its message names the step."""
 
 
 def deadline_after(seconds: float) -> float:
     return time.monotonic() + seconds if math.isfinite(seconds) else math.inf
 
 
-def check_time(deadline: float) -> None:
+def check_time(deadline: float, step: str = "") -> None:
     if time.monotonic() > deadline:
-        raise OutOfTime
+        raise OutOfTime(step)

@@ -102,7 +102,7 @@ def _ticker(step: str, say: Callable[[str], None], deadline: float) -> Callable[
     last = [time.monotonic()]
 
     def tick(done: int, total: int) -> None:
-        check_time(deadline)
+        check_time(deadline, step)
         now = time.monotonic()
         if now - last[0] >= PROGRESS_EVERY_S or done == total:
             last[0] = now

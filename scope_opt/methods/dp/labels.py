@@ -239,12 +239,11 @@ def _run(lt, w, act, cap, x, last, row, target, F, ub, quick, batch, t_ub):
     st, cnt, arena, na = _seed(lt, w, act, cap, x, track, batch, t_ub, capped)
     cand = (np.empty(64), np.empty((64, n), np.int64), np.empty((64, n), np.int64), np.empty(64, np.int64))
     peak, y = cnt, x + 1
-    spare = _store(st[0].shape[0], n)  # two label stores, swapped at every layer
     while cnt > 0:
         done, path = _row(st, cnt, row, y, x, target, arena, track)
         if done or y >= last:
             return path, peak
-        new, new_cnt = spare, 0
+        new, new_cnt = _store(st[0].shape[0], n), 0
         for j in range(q):
             m, order, cand = _candidates(lt, w, act, cap, y, j, st, cnt, cand, batch, t_ub, capped)
             if quick:
@@ -253,7 +252,7 @@ def _run(lt, w, act, cap, x, last, row, target, F, ub, quick, batch, t_ub):
             else:
                 new, new_cnt, arena, na = _select_exact(new, new_cnt, new_cnt, cand, m, order, j, st, arena, na, track,
                                                         y, F, last, ub, keep_below)
-        spare, st, cnt = st, new, new_cnt
+        st, cnt = new, new_cnt
         peak = max(peak, cnt)
         y += 1
     if capped[0]:

@@ -61,15 +61,14 @@ def solve_dp(instance: Instance, space: str = "merged", terms: CostTerms | None 
     settings = {"time_limit_s": time_limit_s} if math.isfinite(time_limit_s) else {}
     if max_clusters is not None:
         settings["max_clusters"] = max_clusters
-    steps: list[str] = ["start"]
-    say = (lambda step: (steps.append(step), progress(step))) if progress else steps.append
     try:
-        sol = chain_dp(instance, space, terms, progress=say, max_clusters=max_clusters,
+        sol = chain_dp(instance, space, terms, progress=progress, max_clusters=max_clusters,
                        deadline=deadline_after(time_limit_s))
-    except OutOfTime:
-        step = steps[-1].rsplit(" ", 1)[0] if steps[-1][-1].isdigit() else steps[-1]
-        say("time limit reached: the Scope search's mapping")
-        return incumbent(instance, space, terms, method, time_limit_s, time.perf_counter() - start, step, settings, {})
+    except OutOfTime as stop:
+        if progress:
+            progress("time limit reached: the Scope search's mapping")
+        return incumbent(instance, space, terms, method, time_limit_s, time.perf_counter() - start, str(stop),
+                         settings, {})
     elapsed = time.perf_counter() - start
     stats = {**sol.stats, "objective_s": sol.latency_s if sol.mapping else None}
     if sol.mapping is None:

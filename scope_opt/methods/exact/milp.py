@@ -7,7 +7,6 @@ from __future__ import annotations
 import math
 import re
 import sys
-import tempfile
 import time
 import warnings
 from dataclasses import dataclass
@@ -39,7 +38,6 @@ class MilpModel:
 def build(t: Tables, st: Structure, settings: SolverSettings, hint: Mapping | None = None,
           deadline: float = math.inf) -> MilpModel:
     """The model; raises OutOfTime when `deadline` (time.monotonic) passes while it is built."""
-    tempfile.gettempdir()  # its first call probes the folder with a file, which a Ctrl-C in the solve would leave
     u = settings.milp_unit_s
     L, N = t.layers, t.chiplets
     prob = pulp.LpProblem("scope_mapping", pulp.LpMinimize)

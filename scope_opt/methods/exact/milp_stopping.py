@@ -86,7 +86,8 @@ def _cbc_children(any_name: bool = False) -> list:
 @contextlib.contextmanager
 def interrupt_safe_tempdir() -> Iterator[str]:
     """A folder for CBC's files that a Ctrl-C at any moment still removes: an interrupt that
-    arrives while it is being made is held back until it exists and its removal is armed."""
+    arrives while it is being made (and while CPython's first call probes the temp folder
+    with a file of its own) is held back until it exists and its removal is armed."""
     if threading.current_thread() is not threading.main_thread():  # no signals there
         with tempfile.TemporaryDirectory(prefix="scope-opt-cbc-") as d:
             yield d
