@@ -195,8 +195,9 @@ def run_cell(cell: Cell, cell_time_limit: float = math.inf) -> dict:
     network = build_network(cell.network_raw, cell.network_src, cell.network)
     inst = build_instance(cell.instance, cell.name, Path("."), cell.name, network)
     tl, threads, seed = cell.settings
-    limit = min(tl, cell_time_limit)
-    res = solve(inst, cell.method, MethodOptions(settings=SolverSettings(time_limit_s=limit, threads=threads, seed=seed)))
+    time_limit = min(tl, cell_time_limit)
+    res = solve(inst, cell.method, MethodOptions(settings=SolverSettings(time_limit_s=time_limit, threads=threads,
+                                                                         seed=seed)))
     timed_out = bool(res.stats.get("timed_out")) or (resolve(cell.method).kind is Kind.EXACT
                                                      and res.status in ("feasible", "unknown"))
     from scope_opt.studies.sweep_report import limiting_resource
@@ -205,7 +206,7 @@ def run_cell(cell: Cell, cell_time_limit: float = math.inf) -> dict:
            "chiplets": inst.package.chiplets, "status": res.status, "latency_s": None, "throughput": None,
            "throughput_per_chiplet": None, "energy_j": None, "limit": None, "solve_time_s": res.solve_time_s,
            "peak_throughput": inst.package.peak_macs_per_s / network.macs, "error": None,
-           "timed_out": timed_out, "cut_by_cell_limit": timed_out and limit < tl}
+           "timed_out": timed_out, "cut_by_cell_limit": timed_out and time_limit < tl}
     if ev is not None and ev.feasible:
         limit, shares = limiting_resource(ev)
         row.update(latency_s=ev.latency_s, throughput=ev.throughput, energy_j=ev.energy.total_j,
