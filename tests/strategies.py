@@ -1,10 +1,26 @@
-"""Random tiny instances for property-based tests: chains with residual edges, 1 to 8
+"""Random tiny instances for property-based tests: chains with residual edges, pools
+(of concatenations, ceil_mode, global) and eltwise layers (broadcast SE scales), 1 to 8
 chiplets, batch 1 to 16, K/H or hybrid partitions."""
 
 from hypothesis import strategies as st
 
 from scope_opt.problem.instance import Energy, Instance, Package
-from scope_opt.problem.network_yaml import build_network
+from scope_opt.problem.network_yaml import _out_len, build_network
+
+
+@st.composite
+def _pool(draw, name, prev, shapes):
+    """A pool layer reading `prev`, or the channel concatenation of `prev` and another
+    tensor of its size (the channel-wise read with offsets), with ceil_mode at times."""
+    h_in = shapes[prev][1]
+    others = [t for t, (_, h) in shapes.items() if t != prev and h == h_in]
+    inputs = [prev] + ([draw(st.sampled_from(others))] if others and draw(st.booleans()) else [])
+    r = draw(st.sampled_from([1, 2, 3, h_in])) if h_in >= 3 else draw(st.sampled_from([1, h_in]))
+    stride, pad, ceil = draw(st.sampled_from([1, 2])), draw(st.integers(0, r // 2)), draw(st.booleans())
+    if r == h_in:  # a global pool: the whole tensor to 1x1
+        stride, pad, ceil = 1, 0, False
+    shapes[name] = (sum(shapes[t][0] for t in inputs), _out_len(h_in, r, stride, pad, ceil))
+    return {"name": name, "op": "pool", "R": r, "stride": stride, "pad": pad, "ceil_mode": ceil, "inputs": inputs}
 
 
 @st.composite
@@ -17,6 +33,18 @@ def tiny_instances(draw, max_layers=4, max_chiplets=8, wide=False):
     shapes = {"input": (c0, hw)}
     for i in range(n_layers):
         prev = layers[-1]["name"] if layers else "input"
+        kind = draw(st.integers(0, 9)) if i else 9
+        if kind <= 1:  # a pool, of a concatenation at times, rounding up at times, global at times
+            layers.append(draw(_pool(f"l{i}", prev, shapes)))
+            continue
+        partners = [t for t, (c, h) in shapes.items() if t != prev and c in (shapes[prev][0], 1) and h in (shapes[prev][1], 1)]
+        if kind == 2 and (partners or i + 1 < n_layers):  # an eltwise x * s; an SE scale s = a global pool of x, 1x1
+            if not partners or draw(st.booleans()):
+                layers.append({"name": f"l{i}g", "op": "pool", "R": shapes[prev][1], "pad": 0})
+                shapes[f"l{i}g"], partners = (shapes[prev][0], 1), [f"l{i}g"]
+            layers.append({"name": f"l{i}", "op": "eltwise", "inputs": [prev, draw(st.sampled_from(partners))]})
+            shapes[f"l{i}"] = shapes[prev]
+            continue
         k = draw(st.sampled_from([4, 8, 16]))
         r = draw(st.sampled_from([1, 3]))
         stride = draw(st.sampled_from([1, 1, 2])) if shapes[prev][1] >= 4 else 1

@@ -199,8 +199,23 @@ def test_unsupported_operator_names_node_and_op(tmp_path):
                          capture_output=True, text=True)
     assert res.returncode == 2 and "Resize" in res.stderr and "Traceback" not in res.stderr
     assert len(res.stderr.strip().splitlines()) == 1
+    # dropping it would feed the next conv a 4x4 tensor where the model has 8x8: refused
+    with pytest.raises(InputError, match=r"'upsample' \(Resize\): cannot be dropped with --skip-unsupported: its "
+                                         r"output \[None, 8, 8, 8\] is not its input \[None, 8, 4, 4\]"):
+        import_onnx(path, skip_unsupported=True)
+
+
+def test_skip_unsupported_drops_only_shape_keeping_nodes_and_lists_them(tmp_path):
+    g = G(8, 4, 4)
+    x = g.conv("conv", "x", 8, 8, 3)
+    out = g.conv("after", g.node("Round", [x], "round"), 8, 8, 3)
+    path = g.save(tmp_path / "m.onnx", out)
     rep = import_onnx(path, skip_unsupported=True)
-    assert rep.dropped == ["node 'upsample' (Resize)"]
+    assert rep.dropped == ["node 'round' (Round), shape [None, 8, 4, 4] kept"]
+    res = subprocess.run([sys.executable, "-m", "scope_opt.cli", "import", str(path), "--out", str(tmp_path / "m.yaml"),
+                          "--skip-unsupported"], capture_output=True, text=True)
+    assert res.returncode == 0, res.stderr
+    assert "dropped with --skip-unsupported (1 node(s)" in res.stdout and "'round' (Round)" in res.stdout
 
 
 def test_malformed_and_missing_files(tmp_path):
@@ -226,11 +241,14 @@ def test_symbolic_input_needs_input_shape_and_external_weights_may_be_absent(tmp
     assert [(l.K, l.C, l.H, l.W) for l in net.layers] == [(8, 8, 4, 4)]
 
 
-@pytest.mark.parametrize("model", ["resnet50", "mobilenetv2", "vgg16"])
-def test_bundled_networks_round_trip_through_onnx(model, tmp_path):
+@pytest.mark.parametrize("model", sorted(p.stem for p in (ROOT / "models").glob("*.yaml")))
+def test_bundled_networks_export_valid_onnx_and_round_trip(model, tmp_path):
+    """Every bundled model: the written file passes ONNX's full check (a Gemm reads a
+    matrix, so a Flatten follows the global pool) and imports back to the same network."""
     net = load_network(ROOT / "models" / f"{model}.yaml")
     path = tmp_path / f"{model}.onnx"
     export_onnx(net, path)
+    onnx.checker.check_model(onnx.load(str(path)), full_check=True)
     back = load_onnx_network(path)
     assert back.layers == net.layers and back.macs == net.macs and back.weights == net.weights
 

@@ -20,6 +20,7 @@ from scope_opt.errors import InputError
 from scope_opt.formats.outputs import check_no_overwrite, check_output_path, safe_name, write_json, write_text_atomic
 from scope_opt.methods.baselines import tiled_layers, unfit_layers
 from scope_opt.problem.instance import load_instance
+from scope_opt.problem.network import OPS
 from scope_opt.problem.mapping import load_mapping
 
 
@@ -95,12 +96,15 @@ def import_cmd(model: Path = typer.Argument(..., help="ONNX model file."),
     for d in rep.dropped:
         err.print(f"[yellow]warning[/yellow]: dropped {escape(d)} (--skip-unsupported)", highlight=False)
     table = Table(title=f"{escape(net.name)}: imported from {escape(model.name)}")
-    for col in ("layers", "conv", "fc", "pool", "residual adds", "MACs/sample", "weights"):
-        table.add_column(col, justify="right")
     ops = Counter(layer.op for layer in net.layers)
-    table.add_row(str(len(net.layers)), str(ops["conv"]), str(ops["fc"]), str(ops["pool"]),
+    for col in ("layers", *OPS, "residual adds", "MACs/sample", "weights"):
+        table.add_column(col, justify="right")
+    table.add_row(str(len(net.layers)), *(str(ops[op]) for op in OPS),
                   str(sum(1 for layer in net.layers if layer.residual)), si(net.macs), si(net.weights))
     console.print(table)
+    if rep.dropped:
+        console.print(f"dropped with --skip-unsupported ({len(rep.dropped)} node(s), each keeping its tensor's shape; "
+                      "the MACs and weights above count none of them): " + escape("; ".join(rep.dropped)), highlight=False)
     if rep.folded:
         console.print("folded: " + ", ".join(f"{op} x{k}" for op, k in sorted(rep.folded.items())), highlight=False)
     console.print(f"wrote {escape(str(target))}", highlight=False)

@@ -46,6 +46,7 @@ class LayerArrays(NamedTuple):
     read_H: np.ndarray
     read_W: np.ndarray
     read_prev: np.ndarray  # [L, r]: 1 when the tensor is layer l - 1's output
+    read_off: np.ndarray  # [L, r]: the operand's channel offset in a channel-wise read of a concatenation
 
 
 def layer_arrays(instance: Instance) -> LayerArrays:
@@ -56,7 +57,7 @@ def layer_arrays(instance: Instance) -> LayerArrays:
     cols = {k: i64() for k in ("K", "cpg", "H", "W", "R", "S", "stride", "pad", "kg", "cg", "compute", "weighted",
                                "wsize", "nreads")}
     reads = {k: np.zeros((L, R), dtype=np.int64) for k in ("read_channels", "read_rows", "read_C", "read_H", "read_W",
-                                                            "read_prev")}
+                                                            "read_prev", "read_off")}
     for l, layer in enumerate(net.layers):
         for k in ("K", "H", "W", "R", "S", "stride", "pad"):
             cols[k][l] = getattr(layer, k)
@@ -73,6 +74,7 @@ def layer_arrays(instance: Instance) -> LayerArrays:
             reads["read_channels"][l, r], reads["read_rows"][l, r] = o.channels, o.rows
             reads["read_C"][l, r], reads["read_H"][l, r], reads["read_W"][l, r] = shp.C, shp.H, shp.W
             reads["read_prev"][l, r] = o.tensor == prev
+            reads["read_off"][l, r] = o.offset
     return LayerArrays(**cols, **reads)
 
 
@@ -110,7 +112,8 @@ def _region(la, l, r, k0, k1, h0, h1):
     if ch == CH_ALL:
         c0, c1 = 0, la.read_C[l, r]
     elif ch == CH_SAME:
-        c0, c1 = k0, k1
+        off, size = la.read_off[l, r], la.read_C[l, r]
+        c0, c1 = min(max(k0 - off, 0), size), min(max(k1 - off, 0), size)
     else:  # CH_GROUP
         c0 = (k0 // la.kg[l]) * la.cg[l]
         c1 = ((k1 - 1) // la.kg[l] + 1) * la.cg[l]

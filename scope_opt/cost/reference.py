@@ -31,12 +31,14 @@ def split(n: int, parts: int) -> tuple[np.ndarray, np.ndarray]:
     return start, start + q + (j < r)
 
 
-def read_channels(rule: Channels, layer: Layer, tensor: Tensor, k0: np.ndarray, k1: np.ndarray):
-    """Channel range [c0, c1) of an operand that output channels [k0, k1) read."""
+def read_channels(rule: Channels, layer: Layer, tensor: Tensor, k0: np.ndarray, k1: np.ndarray, offset: int = 0):
+    """Channel range [c0, c1) of an operand that output channels [k0, k1) read; a
+    channel-wise read of an operand whose channels start at `offset` in the layer's
+    concatenated input is the overlap, in the operand's own channels (empty: c0 = c1)."""
     if rule is Channels.ALL:
         return np.zeros_like(k0), np.full_like(k0, tensor.C)
     if rule is Channels.SAME:
-        return k0, k1
+        return np.clip(k0 - offset, 0, tensor.C), np.clip(k1 - offset, 0, tensor.C)
     kg, cg = layer.K // layer.groups, layer.C // layer.groups  # Channels.GROUP
     return (k0 // kg) * cg, ((k1 - 1) // kg + 1) * cg
 
@@ -124,7 +126,7 @@ class CostModel:
         out = []
         for o in layer.reads:
             shp = self.net.shape(o.tensor)
-            c0, c1 = read_channels(o.channels, layer, shp, b.k0, b.k1)
+            c0, c1 = read_channels(o.channels, layer, shp, b.k0, b.k1, o.offset)
             r0, r1 = read_rows(o.rows, layer, shp, b.h0, b.h1)
             c0, c1, r0, r1 = (np.where(busy, v, 0) for v in (c0, c1, r0, r1))
             out.append(Region(o.tensor, c0, c1, r0, r1, shp.W))

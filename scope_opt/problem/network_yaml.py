@@ -14,7 +14,7 @@ from scope_opt.problem.operators import OPERATORS, operands
 MAX_DIM = 2**20  # channels, rows, columns of one tensor (docs/instances.md)
 MAX_KERNEL = 4096  # R, S, stride, pad
 MAX_COUNT = 2**53  # MACs, weights, elements of one layer: exact in int64 and in a float
-LAYER_KEYS = ("name", "op", "K", "C", "H", "W", "R", "S", "stride", "groups", "pad", "inputs", "residual")
+LAYER_KEYS = ("name", "op", "K", "C", "H", "W", "R", "S", "stride", "groups", "pad", "ceil_mode", "inputs", "residual")
 
 
 def _int(raw: dict, key: str, where: str, src: str, default: int | None = None, minimum: int = 1,
@@ -25,8 +25,13 @@ def _int(raw: dict, key: str, where: str, src: str, default: int | None = None, 
     return number(value, src, f"{where}.{key}", minimum, maximum, integer=True)
 
 
-def _out_len(n_in: int, r: int, stride: int, pad: int) -> int:
-    return (n_in + 2 * pad - r) // stride + 1
+def _out_len(n_in: int, r: int, stride: int, pad: int, ceil_mode: bool = False) -> int:
+    """Output length of a window r with stride and pad; ceil_mode rounds up, as PyTorch's
+    pools do, but a last window must start inside the input or its left pad."""
+    if not ceil_mode:
+        return (n_in + 2 * pad - r) // stride + 1
+    out = -(-(n_in + 2 * pad - r) // stride) + 1
+    return out - 1 if (out - 1) * stride >= n_in + pad else out
 
 
 def _name_and_op(rl: Any, i: int, shapes: dict, src: str) -> tuple[str, str, str]:
@@ -68,6 +73,26 @@ def _vector_shape(rl: dict, ins: list[Tensor], where: str, src: str) -> tuple[in
     return sum(t.elements for t in ins), 1, 1, 0, any(t.H * t.W > 1 for t in ins)
 
 
+def _broadcast_shape(rl: dict, names: list[str], ins: list[Tensor], where: str,
+                     src: str) -> tuple[int, int, int, int, bool]:
+    """An element-wise layer: the output has each dimension's largest size; every input
+    has that size or 1 there (broadcast, as ONNX's Mul and Add do)."""
+    for key, none in (("R", 1), ("S", 1), ("stride", 1), ("pad", 0), ("ceil_mode", False)):
+        if rl.get(key, none) != none:
+            raise InputError(src, f"{where}.{key}", "an eltwise layer has no kernel: remove R, S, stride, pad and ceil_mode")
+    if len(ins) < 2:
+        raise InputError(src, f"{where}.inputs", "an eltwise layer combines two or more inputs; expected a list of 2+")
+    out = Tensor(max(t.C for t in ins), max(t.H for t in ins), max(t.W for t in ins))
+    for name, t in zip(names, ins):
+        if any(d not in (o, 1) for d, o in ((t.C, out.C), (t.H, out.H), (t.W, out.W))):
+            raise InputError(src, f"{where}.inputs", f"'{name}' is {t.C}x{t.H}x{t.W}, which does not broadcast to "
+                                                     f"{out.C}x{out.H}x{out.W}; expected each dimension equal or 1")
+    for key, val in (("H", out.H), ("W", out.W)):
+        if rl.get(key, val) != val:
+            raise InputError(src, f"{where}.{key}", f"expected {val} (the inputs broadcast), got {rl[key]!r}")
+    return out.C, out.H, out.W, 0, False
+
+
 def _spatial_shape(rl: dict, ins: list[Tensor], R: int, S: int, stride: int, where: str,
                    src: str) -> tuple[int, int, int, int, bool]:
     """A conv or pool: output rows and columns from the producers, checked against any given."""
@@ -76,15 +101,28 @@ def _spatial_shape(rl: dict, ins: list[Tensor], R: int, S: int, stride: int, whe
     explicit = "pad" in rl  # an explicit pad applies to rows and columns
     pad = _int(rl, "pad", where, src, (R - 1) // 2, minimum=0, maximum=MAX_KERNEL)
     pad_w = pad if explicit else (S - 1) // 2  # by default rows pad (R-1)//2, columns (S-1)//2
+    ceil_mode = _ceil_mode(rl, where, src)
     h_in, w_in = ins[0].H, ins[0].W
-    H, W = _out_len(h_in, R, stride, pad), _out_len(w_in, S, stride, pad_w)
+    H, W = _out_len(h_in, R, stride, pad, ceil_mode), _out_len(w_in, S, stride, pad_w, ceil_mode)
     if H < 1 or W < 1:
         raise InputError(src, f"{where}.R", f"kernel {R}x{S} with pad {pad} does not fit the {h_in}x{w_in} input")
+    rounding = "ceil" if ceil_mode else "floor"
     for key, val, n_in, r, p in (("H", H, h_in, R, pad), ("W", W, w_in, S, pad_w)):
         given = rl.get(key, val)
         if given != val:
-            raise InputError(src, f"{where}.{key}", f"expected {val} = floor(({n_in} + 2*{p} - {r}) / {stride}) + 1 from the producer, got {given!r}")
+            raise InputError(src, f"{where}.{key}", f"expected {val} = {rounding}(({n_in} + 2*{p} - {r}) / {stride}) + 1 from the producer, got {given!r}")
     return sum(t.C for t in ins), H, W, pad, False
+
+
+def _ceil_mode(rl: dict, where: str, src: str) -> bool:
+    """`ceil_mode: true` (pools only) rounds the output length up, as PyTorch's
+    MaxPool2d(ceil_mode=True) does; the extra window is clipped to the input."""
+    value = rl.get("ceil_mode", False)
+    if not isinstance(value, bool):
+        raise InputError(src, f"{where}.ceil_mode", f"expected true or false, got {value!r}")
+    if value and not OPERATORS[rl.get("op", "conv")].keeps_channels:
+        raise InputError(src, f"{where}.ceil_mode", "only a pool rounds its output up; remove ceil_mode from this layer")
+    return value
 
 
 def _channels(rl: dict, op: str, C: int, groups: int, n_inputs: int, where: str, src: str) -> tuple[int, int]:
@@ -98,7 +136,7 @@ def _channels(rl: dict, op: str, C: int, groups: int, n_inputs: int, where: str,
         K = _int(rl, "K", where, src)
     if C % groups or K % groups:
         raise InputError(src, f"{where}.groups", f"groups = {groups} must divide C = {C} and K = {K}")
-    if groups > 1 and n_inputs > 1:
+    if groups > 1 and n_inputs > 1 and not OPERATORS[op].keeps_channels:
         raise InputError(src, f"{where}.inputs", "a grouped layer reads exactly one input")
     return K, groups
 
@@ -125,7 +163,9 @@ def build_layer(rl: Any, i: int, previous: str, shapes: dict, src: str) -> Layer
     S = _int(rl, "S", where, src, R, maximum=MAX_KERNEL)
     stride = _int(rl, "stride", where, src, 1, maximum=MAX_KERNEL)
     groups = _int(rl, "groups", where, src, 1)
-    if OPERATORS[op].flattened is not None:
+    if OPERATORS[op].broadcast:
+        c_in, H, W, pad, flatten = _broadcast_shape(rl, inputs, ins, where, src)
+    elif OPERATORS[op].flattened is not None:
         c_in, H, W, pad, flatten = _vector_shape(rl, ins, where, src)
     else:
         c_in, H, W, pad, flatten = _spatial_shape(rl, ins, R, S, stride, where, src)
@@ -136,7 +176,8 @@ def build_layer(rl: Any, i: int, previous: str, shapes: dict, src: str) -> Layer
     residual = _residual(rl, shapes, Tensor(K, H, W), where, src)
     if not isinstance(C, int) or isinstance(C, bool):
         raise InputError(src, f"{where}.C", f"expected an integer, got {C!r}")
-    layer = Layer(name, op, K, C, H, W, R, S, stride, groups, pad, operands(op, tuple(inputs), residual, groups, flatten))
+    layer = Layer(name, op, K, C, H, W, R, S, stride, groups, pad, operands(op, tuple(inputs), residual, groups, flatten,
+                                                                                     tuple((t.C, t.H, t.W) for t in ins)))
     for what, count in (("MACs", layer.macs), ("weights", layer.weights), ("output elements", layer.out.elements)):
         if count >= MAX_COUNT:
             raise InputError(src, where, f"{what} per sample = {count} exceed 2^53; expected a layer that fits exact integer arithmetic")

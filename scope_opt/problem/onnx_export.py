@@ -16,10 +16,16 @@ def _pads(layer) -> list[int]:
     return [layer.pad, pw, layer.pad, pw]
 
 
+def _rank4(net: Network, inputs) -> bool:
+    """True when the tensor an fc reads is [N, C, H, W] (the network input or a conv/pool output)."""
+    return any(t == NETWORK_INPUT or net.layers[net.index[t]].op != "fc" for t in inputs)
+
+
 def export_onnx(net: Network, path: str | Path | None = None):
     """The network as an ONNX ModelProto (written to `path` when given): Conv (+ Add for a
     residual) + Relu per conv layer, Flatten + Gemm per fc layer, MaxPool or
-    GlobalAveragePool per pool layer, Concat where a layer reads several tensors."""
+    GlobalAveragePool per pool layer, Mul per eltwise layer, Concat where a layer reads
+    several tensors."""
     import onnx
     from onnx import TensorProto, helper
 
@@ -28,6 +34,9 @@ def export_onnx(net: Network, path: str | Path | None = None):
     inputs.append(helper.make_tensor_value_info(NETWORK_INPUT, TensorProto.FLOAT, [1, inp.C, inp.H, inp.W]))
     for layer in net.layers:
         src = list(layer.inputs)
+        if layer.op == "eltwise":  # its inputs broadcast, as ONNX's Mul does
+            nodes.append(helper.make_node("Mul", src, [layer.name], name=layer.name))
+            continue
         if len(src) > 1:
             nodes.append(helper.make_node("Concat", src, [f"{layer.name}__cat"], name=f"{layer.name}__concat", axis=1))
             src = [f"{layer.name}__cat"]
@@ -42,7 +51,7 @@ def export_onnx(net: Network, path: str | Path | None = None):
                 out = f"{layer.name}__sum"
             nodes.append(helper.make_node("Relu", [out], [layer.name], name=f"{layer.name}__relu"))
         elif layer.op == "fc":
-            if layer.flatten:
+            if _rank4(net, layer.inputs):  # Gemm takes a matrix: flatten any [N, C, H, W] input, 1x1 included
                 nodes.append(helper.make_node("Flatten", src, [f"{layer.name}__flat"], name=f"{layer.name}__flatten", axis=1))
                 src = [f"{layer.name}__flat"]
             w = f"{layer.name}.weight"
@@ -53,8 +62,10 @@ def export_onnx(net: Network, path: str | Path | None = None):
             if layer.pad == 0 and (layer.R, layer.S) == (shp.H, shp.W) and layer.H == layer.W == 1:
                 nodes.append(helper.make_node("GlobalAveragePool", src, [layer.name], name=layer.name))
             else:
+                floor_h = (shp.H + 2 * layer.pad - layer.R) // layer.stride + 1
                 nodes.append(helper.make_node("MaxPool", src, [layer.name], name=layer.name, kernel_shape=[layer.R, layer.S],
-                                              strides=[layer.stride] * 2, pads=_pads(layer)))
+                                              strides=[layer.stride] * 2, pads=_pads(layer),
+                                              ceil_mode=int(layer.H > floor_h)))
     last = net.layers[-1]
     output = helper.make_tensor_value_info(last.name, TensorProto.FLOAT, [1, last.K, last.H, last.W] if last.op != "fc" else [1, last.K])
     graph = helper.make_graph(nodes, net.name, inputs, [output])

@@ -34,6 +34,23 @@ def _load(path: Path):
     return model
 
 
+def _constant(g, name: str):
+    """The value of a constant tensor (an initializer or a Constant node's output) as a
+    list, or None: the axes of a Reduce node, which opset 18 gives as an input."""
+    from onnx import numpy_helper
+    for init in g.initializer:
+        if init.name == name:
+            return numpy_helper.to_array(init).tolist()
+    for n in g.node:
+        if n.op_type == "Constant" and n.output and n.output[0] == name:
+            for a in n.attribute:
+                if a.name == "value":
+                    return numpy_helper.to_array(a.t).tolist()
+                if a.name in ("value_ints", "value_int"):
+                    return list(a.ints) if a.name == "value_ints" else [a.i]
+    return None
+
+
 def _shapes(model) -> dict[str, list[int | None]]:
     out: dict[str, list[int | None]] = {}
     g = model.graph

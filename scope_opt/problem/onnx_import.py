@@ -19,17 +19,19 @@ from scope_opt.errors import InputError
 from scope_opt.problem.network import NETWORK_INPUT, Network
 from scope_opt.problem.network_yaml import build_network
 from scope_opt.problem.onnx_graph import _attrs, _load, _safe_name, _shapes
+from scope_opt.problem.onnx_pool import POOL_OPS, pool
 from scope_opt.problem.onnx_residual import _fold_residual
 
-LAYER_OPS = ("Conv", "Gemm", "MatMul", "Add", "Concat", "MaxPool", "AveragePool", "GlobalAveragePool",
-             "GlobalMaxPool", "Flatten", "Reshape")
+LAYER_OPS = ("Conv", "Gemm", "MatMul", "Add", "Mul", "Concat", *POOL_OPS, "Flatten", "Reshape")
 FOLDED_OPS = ("Relu", "Clip", "Sigmoid", "HardSigmoid", "HardSwish", "LeakyRelu", "PRelu", "Elu", "Selu", "Tanh",
               "Softplus", "BatchNormalization", "InstanceNormalization", "LRN", "Identity", "Dropout", "Softmax",
-              "LogSoftmax", "Cast", "Squeeze", "Unsqueeze")
+              "LogSoftmax", "Cast", "Squeeze", "Unsqueeze", "Erf", "Gelu")
 CONSTANT_ARITHMETIC = ("Add", "Sub", "Mul", "Div")  # with one constant operand: a bias or a scale, folded
 KNOWN_OPS = set(LAYER_OPS) | set(FOLDED_OPS) | set(CONSTANT_ARITHMETIC)
-SUPPORTED_TEXT = ("Conv, Gemm/MatMul (constant weight), Add (residual), Concat (channels), MaxPool, AveragePool, "
-                  "GlobalAveragePool, GlobalMaxPool, Flatten, Reshape; folded: " + ", ".join(FOLDED_OPS))
+SUPPORTED_TEXT = ("Conv, Gemm/MatMul (constant weight), Add (residual), Add/Sub/Mul/Div of two tensors (eltwise, "
+                  "broadcast), Concat (channels), MaxPool, AveragePool, "
+                  "GlobalAveragePool, GlobalMaxPool, ReduceMean/ReduceMax (over rows and columns), Flatten, Reshape; "
+                  "folded: " + ", ".join(FOLDED_OPS))
 
 
 @dataclass
@@ -44,6 +46,7 @@ class _Layer:
     groups: int = 1
     pad: int | None = None
     residual: str | None = None
+    ceil_mode: bool = False
 
 
 @dataclass
@@ -80,8 +83,11 @@ def _input_chw(path: Path, x: str, shapes: dict, input_shape) -> tuple[str, tupl
         return x, tuple(dims[1:])
     if len(dims) == 2 and isinstance(dims[1], int) and dims[1] > 0:
         return x, (dims[1], 1, 1)
-    raise InputError(path, f"graph.input {x}", f"shape {dims} is not [N, C, H, W] with known C, H, W; "
-                                                "give it with --input-shape C,H,W (or workload.input_shape)")
+    if len(dims) == 3 and all(isinstance(d, int) and d > 0 for d in dims[1:]):  # [N, T, D]: T tokens of D features
+        return x, (dims[2], dims[1], 1)
+    raise InputError(path, f"graph.input {x}", f"shape {dims} is not [N, C, H, W] with known C, H, W, nor tokens "
+                                                "[N, T, D] with known T, D; give it with --input-shape C,H,W (or "
+                                                "workload.input_shape)")
 
 
 def _conv_pad(path: Path, where: str, a: dict, R: int, S: int) -> int | None:
@@ -168,33 +174,45 @@ class _Importer:
         if len(node.input) < 2 or node.input[1] in self.ref or not wshape or len(wshape) != 2:
             raise InputError(self.path, self.where(node), "expected a constant 2-d weight as the second operand (an fc layer)")
         K = wshape[0] if (node.op_type == "Gemm" and a.get("transB", 0)) else wshape[1]
+        if len(self.shapes.get(data[0]) or ()) == 3:  # a linear layer over tokens [N, T, D]: a 1x1 conv, H = T
+            self.add_layer(node, _Layer("", "conv", K, self.sources(data[0])))
+            return
         self.add_layer(node, _Layer("", "fc", K, self.sources(data[0])))
 
-    def pool(self, node, data, a) -> None:
-        src = self.single(node, data[0])
-        if node.op_type.startswith("Global"):
-            known = self.shapes.get(data[0])
-            if known and len(known) == 4 and all(isinstance(d, int) and d > 0 for d in known[2:]):
-                hh, ww = known[2], known[3]
-            else:  # no inferred shape: build the network so far and read it
-                part = build_network(_describe("partial", self.chw, self.layers), str(self.path), "partial")
-                shp = part.shape(src)
-                hh, ww = shp.H, shp.W
-            self.add_layer(node, _Layer("", "pool", 0, [src], hh, ww, 1, 1, 0))
+    def drop(self, node, data) -> None:
+        """--skip-unsupported: the node's output is taken to be its first data input, which
+        is only the same network when the node keeps the tensor's shape."""
+        out, inp = self.shapes.get(node.output[0]), self.shapes.get(data[0])
+        if out is None or inp is None or out != inp:
+            raise InputError(self.path, self.where(node), f"cannot be dropped with --skip-unsupported: its output "
+                             f"{out if out is not None else '(unknown shape)'} is not its input {inp}, so every layer after "
+                             f"it would read a different tensor; {node.op_type} is not supported (docs/onnx.md lists what is)")
+        self.ref[node.output[0]] = self.ref[data[0]]
+        self.report.dropped.append(f"{self.where(node)}, shape {out} kept")
+
+    def binary(self, node, data) -> None:
+        """Add/Sub/Mul/Div of two data tensors: an activation of one tensor (SiLU's
+        x * sigmoid(x)) folds; an Add of equal shapes is a residual; anything else (an SE
+        block's x * s, a broadcast add) is an eltwise layer."""
+        src = [self.single(node, t) for t in data]
+        if src[0] == src[1]:
+            self.ref[node.output[0]] = src[0]
+            self.report.folded[f"{node.op_type} (of one tensor)"] += 1
             return
-        k = a.get("kernel_shape", [1, 1])
-        strides = a.get("strides", [1, 1])
-        pads = a.get("pads", [0, 0, 0, 0])
-        if len(k) != 2:
-            raise InputError(self.path, self.where(node), f"kernel_shape {list(k)}: expected a 2-d pool (rows, columns)")
-        if len(set(strides)) != 1 or len(set(pads)) != 1 or a.get("ceil_mode", 0):
-            raise InputError(self.path, self.where(node), f"strides {strides}, pads {pads}, ceil_mode {a.get('ceil_mode', 0)}: "
-                                                          "expected equal strides and pads and floor rounding")
-        self.add_layer(node, _Layer("", "pool", 0, [src], k[0], k[1], strides[0], 1, pads[0]))
+        shapes = [self.shapes.get(t) for t in data]
+        if node.op_type == "Add" and (shapes[0] == shapes[1] or None in shapes):
+            _fold_residual(self.path, node, self.where(node), src, data, self.uses, self.layers, self.by_name, self.ref)
+            return
+        self.add_layer(node, _Layer("", "eltwise", 0, src))
 
     def concat(self, node, data, a) -> None:
-        if a.get("axis", 1) != 1 or len(data) != len(node.input):
-            raise InputError(self.path, self.where(node), f"expected a concatenation of data tensors on channels (axis 1), got axis {a.get('axis')}")
+        if a.get("axis", 1) != 1:
+            raise InputError(self.path, self.where(node), f"concatenates on axis {a.get('axis')}; expected a concatenation "
+                                                          "on channels (axis 1 of [N, C, H, W])")
+        if len(data) != len(node.input):
+            const = next(i for i in node.input if i not in data)
+            raise InputError(self.path, self.where(node), f"concatenates the constant {const!r} (a learned token, for "
+                                                          "instance) with data; expected only data tensors on channels")
         self.ref[node.output[0]] = [s for t in data for s in self.sources(t)]
 
     def check_order(self) -> None:
@@ -216,19 +234,18 @@ class _Importer:
         if not data or op in ("Shape", "Size"):  # constants, or the metadata of a tensor (shapes for Reshape)
             self.report.folded[op] += 1
             return
-        handler = {"Conv": self.conv, "Gemm": self.fc, "MatMul": self.fc, "MaxPool": self.pool, "AveragePool": self.pool,
-                   "GlobalAveragePool": self.pool, "GlobalMaxPool": self.pool, "Concat": self.concat}.get(op)
+        handler = {"Conv": self.conv, "Gemm": self.fc, "MatMul": self.fc, "Concat": self.concat}.get(op)
         if handler is not None:
             handler(node, data, _attrs(node))
-        elif op == "Add" and len(data) == 2:
-            _fold_residual(self.path, node, self.where(node), [self.single(node, t) for t in data], data, self.uses,
-                           self.layers, self.by_name, self.ref)
+        elif op in POOL_OPS:
+            pool(self, node, data, _attrs(node))
+        elif op in CONSTANT_ARITHMETIC and len(data) == 2:
+            self.binary(node, data)
         elif op in ("Flatten", "Reshape") or op in FOLDED_OPS or (op in CONSTANT_ARITHMETIC and len(data) == 1):
             self.ref[node.output[0]] = self.ref[data[0]]
             self.report.folded[op] += 1
         elif self.skip:
-            self.ref[node.output[0]] = self.ref[data[0]]
-            self.report.dropped.append(self.where(node))
+            self.drop(node, data)
         else:
             raise InputError(self.path, self.where(node), f"operator {op} cannot be expressed in the scope-opt model; supported: "
                                                           f"{SUPPORTED_TEXT} (or pass --skip-unsupported to drop it with a warning)")
@@ -254,12 +271,14 @@ def _describe(name: str, chw: tuple[int, int, int], layers: list[_Layer]) -> dic
     prev = NETWORK_INPUT
     for layer in layers:
         d: dict[str, Any] = {"name": layer.name, "op": layer.op}
-        if layer.op != "pool":
+        if layer.op not in ("pool", "eltwise"):
             d["K"] = layer.K
-        if layer.op != "fc":
+        if layer.op not in ("fc", "eltwise"):
             d.update(R=layer.R, S=layer.S, stride=layer.stride)
             if layer.pad is not None:
                 d["pad"] = layer.pad
+            if layer.ceil_mode:
+                d["ceil_mode"] = True
         if layer.groups != 1 and layer.op == "conv":
             d["groups"] = layer.groups
         if layer.inputs != [prev]:

@@ -18,7 +18,7 @@ class Channels(IntEnum):
 
     ALL = 0  # every channel of the tensor
     GROUP = 1  # the input channels of the groups its output channels belong to
-    SAME = 2  # its own output channels (channel-wise: output k reads input k)
+    SAME = 2  # its own output channels (channel-wise: output k reads input k), shifted by the operand's offset
 
 
 class Rows(IntEnum):
@@ -52,6 +52,7 @@ class Operand:
     tensor: str | None
     channels: Channels
     rows: Rows
+    offset: int = 0  # where this input's channels start in the concatenation a channel-wise layer reads
 
 
 @dataclass(frozen=True)
@@ -66,28 +67,50 @@ class OperatorSpec:
     grouped_channels: Channels | None = None  # the channel rule when groups > 1
     flattened: tuple[Channels, Rows] | None = None  # the rules for a spatial input read as a vector
     keeps_channels: bool = False  # K = C (a pool)
+    broadcast: bool = False  # inputs combined element by element (not concatenated), size-1 dims broadcast
 
 
 OPERATORS: dict[str, OperatorSpec] = {
     "conv": OperatorSpec(Compute.MAC, True, Channels.ALL, Rows.HALO, grouped_channels=Channels.GROUP),
     "fc": OperatorSpec(Compute.MAC, True, Channels.ALL, Rows.HALO, flattened=(Channels.ALL, Rows.ALL)),
     "pool": OperatorSpec(Compute.VECTOR, False, Channels.SAME, Rows.HALO, keeps_channels=True),
+    # x * s, x + y: an SE block's scale, a non-residual add; one output element per input element
+    "eltwise": OperatorSpec(Compute.VECTOR, False, Channels.SAME, Rows.SAME, keeps_channels=True, broadcast=True),
 }
 RESIDUAL_READ = (Channels.SAME, Rows.SAME)  # a residual add reads the block equal to its own output block
 WEIGHTS_READ = (Channels.SAME, Rows.ALL)  # the slice of its own output channels, for every row
 
 
-def operands(op: str, inputs: tuple[str, ...], residual: str | None, groups: int, flatten: bool) -> tuple[Operand, ...]:
-    """The operands of a layer of operator `op`: its inputs, then its residual, then its weights."""
+def operands(op: str, inputs: tuple[str, ...], residual: str | None, groups: int, flatten: bool,
+             shapes: tuple[tuple[int, int, int], ...] = ()) -> tuple[Operand, ...]:
+    """The operands of a layer of operator `op`: its inputs, then its residual, then its
+    weights.  `shapes` are the inputs' (C, H, W).  A channel-wise layer reading several
+    inputs (a pool of a concatenation) reads input j's channel c as its own channel
+    offset_j + c; an element-wise layer reads all of a size-1 dimension (broadcast)."""
     spec = OPERATORS[op]
+    if spec.broadcast:
+        return _broadcast_operands(inputs, shapes) + _residual_and_weights(spec, residual)
+    sizes = [c for c, _, _ in shapes]
     if flatten and spec.flattened is not None:
         channels, rows = spec.flattened
     else:
         channels = spec.grouped_channels if groups > 1 and spec.grouped_channels is not None else spec.channels
         rows = spec.rows
-    out = [Operand(Role.INPUT, t, channels, rows) for t in inputs]
-    if residual is not None:
-        out.append(Operand(Role.RESIDUAL, residual, *RESIDUAL_READ))
+    offsets = [sum(sizes[:j]) if channels is Channels.SAME and sizes else 0 for j in range(len(inputs))]
+    out = tuple(Operand(Role.INPUT, t, channels, rows, off) for t, off in zip(inputs, offsets))
+    return out + _residual_and_weights(spec, residual)
+
+
+def _broadcast_operands(inputs: tuple[str, ...], shapes) -> tuple[Operand, ...]:
+    """Element-wise inputs: a chiplet reads its own block of each, and the whole of a
+    dimension of size 1 that broadcasts (an SE scale [C, 1, 1] is read for every row)."""
+    K, H = max(c for c, _, _ in shapes), max(h for _, h, _ in shapes)
+    return tuple(Operand(Role.INPUT, t, Channels.ALL if c < K else Channels.SAME, Rows.ALL if h < H else Rows.SAME)
+                 for t, (c, h, _) in zip(inputs, shapes))
+
+
+def _residual_and_weights(spec: OperatorSpec, residual: str | None) -> tuple[Operand, ...]:
+    out = [Operand(Role.RESIDUAL, residual, *RESIDUAL_READ)] if residual is not None else []
     if spec.weights:
         out.append(Operand(Role.WEIGHTS, None, *WEIGHTS_READ))
     return tuple(out)
