@@ -62,3 +62,33 @@ def test_dp_prints_its_progress_and_obeys_the_cli_time_limit(tmp_path):
     res = run("0.01")
     r = json.loads(out.read_text())
     assert res.returncode == 0 and r["status"] == "feasible" and r["gap"] > 0 and "time limit" in r["stats"]["reason"]
+
+
+def test_one_long_label_pass_cannot_outlive_the_time_limit():
+    """EfficientNet-B0 on 4x4: the pass of 5 chiplets from layer 0 holds ~49,000 labels by
+    layer 80 and ran for minutes, and the limit was only checked between chiplet counts
+    (a 30 s limit returned after 78 s).  The passes now get the work the time left allows."""
+    import time
+    from scope_opt.api import instance, load_network
+    inst = instance(load_network(ROOT / "models" / "efficientnet_b0.yaml"), (4, 4), batch=64)
+    terms = CostTerms(inst)
+    terms.layer_tables
+    start = time.monotonic()
+    r = solve_dp(inst, "merged", terms, time_limit_s=3.0)
+    took = time.monotonic() - start
+    assert r.status == "feasible" and r.stats["timed_out"] and "cluster tables" in r.stats["timed_out_in"]
+    assert took < 3.0 + 15.0, took  # the limit, then the Scope search's fallback (about 2 s)
+    assert 0 < r.bound_s <= r.latency_s
+
+
+def test_a_pass_past_its_work_budget_raises_out_of_time():
+    import time
+    import pytest
+    from scope_opt.methods.deadline import OutOfTime
+    from scope_opt.methods.dp.clusters import cluster_table
+    inst = load_instance(PAPER / "resnet50-simba-6x6.toml")
+    tables = CostTerms(inst).layer_tables
+    with pytest.raises(OutOfTime, match="cluster tables"):
+        cluster_table(tables, 56, range(4, 5), deadline=time.monotonic() - 1.0)
+    tab, _ = cluster_table(tables, 56, range(4, 5))
+    assert math.isfinite(tab[0, 1, 4])

@@ -22,6 +22,7 @@ from strategies import tiling_instances, tiny_instances
 from scope_opt.cost.reference import CostModel
 from scope_opt.cost.terms import CostTerms
 from scope_opt.methods.dp.chain import chain_dp
+from scope_opt.methods.dp.labels import unbounded
 from scope_opt.methods.dp.clusters import _tab_for_n, binding_chiplets, binding_view, cluster_partitions, cluster_table
 from scope_opt.cost.layer_tables import build_layer_tables, reference_layer_tables
 from scope_opt.cost.segment_tables import segment_traffic_table
@@ -105,8 +106,8 @@ def test_binding_chiplets_leave_the_exact_tables_unchanged(inst):
         assert all(any(covers(k, i) for k in kept) for i in range(n))
         assert not any(covers(k, i) for k in kept for i in kept if k != i)
         reduced, full = np.full((L, L + 1), np.inf), np.full((L, L + 1), np.inf)
-        _tab_for_n(lt, w, act, *binding_view(w, act), tables.sram_bytes, L, reduced)
-        _tab_for_n(lt, w, act, w, act, tables.sram_bytes, L, full)
+        _tab_for_n(lt, w, act, *binding_view(w, act), tables.sram_bytes, L, reduced, False, 1, math.inf, unbounded())
+        _tab_for_n(lt, w, act, w, act, tables.sram_bytes, L, full, False, 1, math.inf, unbounded())
         assert np.array_equal(reduced, full)
 
 

@@ -10,7 +10,12 @@ from scope_opt.problem.network_yaml import load_network, model_names
 PUBLISHED_GMACS = {
     "resnet18": 1.82, "resnet34": 3.67, "resnet50": 4.11, "resnet101": 7.83, "resnet152": 11.56,
     "vgg16": 15.47, "alexnet": 0.714, "mobilenetv2": 0.300,
+    # torchvision's weights.meta["_ops"] (conv, linear and attention-matmul MACs)
+    "efficientnet_b0": 0.386, "mobilenet_v3_large": 0.217, "densenet121": 2.834,
 }
+# torchvision's weights.meta["num_params"] (biases and normalisation included): conv and fc
+# weights sit 0.5% to 1.5% below it
+TORCHVISION_PARAMS = {"efficientnet_b0": 5288548, "mobilenet_v3_large": 5483032, "densenet121": 7978856}
 # Published parameter counts without biases and batch-norm, in millions (weights of conv and fc).
 PUBLISHED_MPARAMS = {"resnet50": 25.5, "resnet152": 60.0, "vgg16": 138.3, "mobilenetv2": 3.47}
 
@@ -25,6 +30,12 @@ def test_macs_match_published(name):
 def test_weights_match_published(name):
     net = load_network(ROOT / "models" / f"{name}.yaml")
     assert net.weights / 1e6 == pytest.approx(PUBLISHED_MPARAMS[name], rel=0.03)
+
+
+@pytest.mark.parametrize("name", sorted(TORCHVISION_PARAMS))
+def test_weights_of_the_imported_classifiers_sit_just_under_num_params(name):
+    net = load_network(ROOT / "models" / f"{name}.yaml")
+    assert 0.985 <= net.weights / TORCHVISION_PARAMS[name] < 1.0
 
 
 def test_every_bundled_model_loads_and_is_a_dag():

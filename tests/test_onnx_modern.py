@@ -212,3 +212,20 @@ layers:
   - {name: fc2, op: conv, K: 64, R: 1}
 """)
     assert net.macs == 2 * 128 * 64 * 256
+
+
+def test_an_add_that_is_no_residual_block_is_an_eltwise_layer(tmp_path):
+    """Two adds in a row onto one layer: the first folds as its residual, the second
+    (which used to be refused) is an eltwise layer of the same tensors."""
+    g = G(8, 4, 4)
+    x = g.conv("stem", "x", 8, 8, 3)
+    a = g.conv("a", x, 8, 8, 3, relu=False)
+    s1 = g.add("add1", a, x, relu=False)
+    out = g.add("add2", s1, x)
+    same_layers(save(g, tmp_path / "m.onnx", out), """
+input: {C: 8, H: 4, W: 4}
+layers:
+  - {name: stem, op: conv, K: 8, R: 3}
+  - {name: a, op: conv, K: 8, R: 3, residual: stem}
+  - {name: add2, op: eltwise, inputs: [a, stem]}
+""")

@@ -58,7 +58,7 @@ def export_onnx(net: Network, path: str | Path | None = None):
             inputs.append(helper.make_tensor_value_info(w, TensorProto.FLOAT, [layer.K, layer.C]))
             nodes.append(helper.make_node("Gemm", [src[0], w], [layer.name], name=layer.name, transB=1))
         else:
-            shp = net.shape(src[0])
+            shp = net.shape(layer.inputs[0])  # rows and columns: every concatenated input has them
             if layer.pad == 0 and (layer.R, layer.S) == (shp.H, shp.W) and layer.H == layer.W == 1:
                 nodes.append(helper.make_node("GlobalAveragePool", src, [layer.name], name=layer.name))
             else:

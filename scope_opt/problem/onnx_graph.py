@@ -1,5 +1,6 @@
 """Reading an ONNX file: the model with ONNX's shape inference, the declared and inferred
-tensor shapes, node attributes, and layer names made safe (shapes only, no runtime)."""
+tensor shapes, node attributes, constants, the data input and its shape, and layer names
+made safe (shapes only, no runtime)."""
 
 from __future__ import annotations
 
@@ -71,3 +72,35 @@ def _safe_name(raw: str, taken: set[str]) -> str:
         name = f"{base}_{k}"
     taken.add(name)
     return name
+
+
+def _data_input(path: Path, g) -> str:
+    """The one data input of the graph (not a constant, not a weight)."""
+    constants = {i.name for i in g.initializer} | {o for n in g.node if n.op_type == "Constant" for o in n.output}
+    weight_inputs = {n.input[1] for n in g.node if n.op_type in ("Conv", "Gemm", "MatMul") and len(n.input) > 1}
+    data_inputs = [i for i in g.input if i.name not in constants and i.name not in weight_inputs]
+    if len(data_inputs) != 1:
+        raise InputError(path, "graph.input", f"expected one data input, found {len(data_inputs)} "
+                                              f"({', '.join(i.name for i in data_inputs) or 'none'})")
+    return data_inputs[0].name
+
+
+def _input_chw(path: Path, x: str, shapes: dict, input_shape) -> tuple[str, tuple[int, int, int]]:
+    """The data input's (C, H, W)."""
+    dims = shapes.get(x, [])
+    declared = tuple(dims[1:]) if len(dims) == 4 and all(isinstance(d, int) and d > 0 for d in dims[1:]) else None
+    if input_shape is not None:
+        if declared is not None and tuple(input_shape) != declared:
+            raise InputError(path, f"graph.input {x}", f"is declared {list(dims)}; --input-shape "
+                                                        f"{','.join(map(str, input_shape))} would change the network; "
+                                                        "expected no --input-shape (or the declared C,H,W)")
+        return x, tuple(input_shape)
+    if len(dims) == 4 and all(isinstance(d, int) and d > 0 for d in dims[1:]):
+        return x, tuple(dims[1:])
+    if len(dims) == 2 and isinstance(dims[1], int) and dims[1] > 0:
+        return x, (dims[1], 1, 1)
+    if len(dims) == 3 and all(isinstance(d, int) and d > 0 for d in dims[1:]):  # [N, T, D]: T tokens of D features
+        return x, (dims[2], dims[1], 1)
+    raise InputError(path, f"graph.input {x}", f"shape {dims} is not [N, C, H, W] with known C, H, W, nor tokens "
+                                                "[N, T, D] with known T, D; give it with --input-shape C,H,W (or "
+                                                "workload.input_shape)")

@@ -23,7 +23,7 @@ def _chain(name: str, by_name: dict[str, _Layer]) -> list[str]:
 def _fold_residual(path, node, where: str, operands: list[str], tensors: list[str], uses: Counter,
                    layers: list[_Layer], by_name: dict[str, _Layer], ref: dict) -> None:
     """Add(main, shortcut): the layer ending the main path takes the shortcut as its
-    residual.  The main path is the longer one back to where the two paths fork; a
+    residual.  Raises InputError, with nothing changed, when the add is no residual.  The main path is the longer one back to where the two paths fork; a
     shortcut conv (a downsample) is placed just before the main path's last layer, as
     the bundled models place it."""
     a, b = operands
@@ -42,14 +42,13 @@ def _fold_residual(path, node, where: str, operands: list[str], tensors: list[st
     main_tensor = tensors[operands.index(main)]
     if uses[main_tensor] > 1:
         raise InputError(path, where, f"{main_tensor!r} is read by other nodes too; its residual cannot be folded into it")
-    end.residual = short
-    if short in by_name:  # keep the shortcut before the layer that reads it
+    if short in by_name:  # keep the shortcut before the layer that reads it (checked before anything moves)
         i_short, i_end = layers.index(by_name[short]), layers.index(end)
         if i_short > i_end:
-            sc = layers.pop(i_short)
-            if any(x in sc.inputs for x in _produced_between(layers, i_end, i_short)):
+            if any(x in layers[i_short].inputs for x in _produced_between(layers, i_end, i_short)):
                 raise InputError(path, where, "the shortcut branch depends on the main branch; expected a residual block")
-            layers.insert(i_end, sc)
+            layers.insert(i_end, layers.pop(i_short))
+    end.residual = short
     ref[node.output[0]] = main
 
 

@@ -158,7 +158,8 @@ def _tables(terms: CostTerms, space: str, max_clusters: int | None, say: Callabl
         timings["known_upper_bound_s"] = t_ub
     say("cluster tables (chiplet counts)")
     tab, peak = cluster_table(tables, L if space == "merged" else 1, chiplets, quick,
-                              _ticker("cluster tables (chiplet counts)", say, deadline), terms.instance.batch, t_ub)
+                              _ticker("cluster tables (chiplet counts)", say, deadline), terms.instance.batch, t_ub,
+                              deadline)
     timings["cluster_tables_s"] = time.perf_counter() - t0
     t0 = time.perf_counter()
     say("segments (starts)")

@@ -8,13 +8,16 @@ so a pass stops at the first y where no label fits (docs/exact-models.md, "Clust
 from __future__ import annotations
 
 import math
+import time
 from collections.abc import Callable
 
 import numpy as np
+import numba
 from numba import njit, prange
 
 from scope_opt.cost.layer_tables import LayerTables
-from scope_opt.methods.dp.labels import exact_pass, quick_pass
+from scope_opt.methods.deadline import OutOfTime
+from scope_opt.methods.dp.labels import NO_BUDGET, exact_pass, quick_pass, unbounded
 
 INF = math.inf
 
@@ -84,7 +87,7 @@ def binding_view(w: np.ndarray, act: np.ndarray) -> tuple[np.ndarray, np.ndarray
 
 
 @njit(cache=True)
-def _exact_row(lt, w, act, wb, actb, cap, x, last, row, target, F, quick=False, batch=1, t_ub=INF):
+def _exact_row(lt, w, act, wb, actb, cap, x, last, row, target, F, quick, batch, t_ub, budget, work):
     """The exact pass, pruned by the quick pass's upper bounds, both on the binding
     chiplets wb, actb; returns the path to `target` (from whichever pass attains
     row[target]) and the largest label count.  With `quick` (fastdp), only the quick pass,
@@ -96,7 +99,9 @@ def _exact_row(lt, w, act, wb, actb, cap, x, last, row, target, F, quick=False, 
         row[:] = ub
         return bpath, bpeak
     bpath, bpeak = quick_pass(lt, wb, actb, cap, x, last, ub, target, batch, t_ub)
-    epath, peak = exact_pass(lt, wb, actb, cap, x, last, row, target, F, ub, batch, t_ub)
+    epath, peak = exact_pass(lt, wb, actb, cap, x, last, row, target, F, ub, batch, t_ub, budget, work)
+    if peak < 0:  # out of budget: the row is incomplete
+        return epath, peak
     use_beam = target > x and (epath.shape[0] != target - x or ub[target] < row[target])
     for y in range(x + 1, last + 1):
         if ub[y] < row[y]:
@@ -105,28 +110,33 @@ def _exact_row(lt, w, act, wb, actb, cap, x, last, row, target, F, quick=False, 
 
 
 @njit(cache=True, parallel=True)
-def _tab_for_n(lt, w, act, wb, actb, cap, max_len, out, quick=False, batch=1, t_ub=INF):
+def _tab_for_n(lt, w, act, wb, actb, cap, max_len, out, quick, batch, t_ub, budget):
     """out[x, y] for every first layer x, clusters of at most max_len layers; the passes
-    are independent, so they run in parallel, early and late first layers paired."""
+    are independent, so they run in parallel, early and late first layers paired.
+    Returns the largest label count, -1 when a pass ran past its `budget`."""
     L = lt.shape[0]
     F = rest_bounds(lt)
     peaks = np.zeros(L, np.int64)
+    work = np.zeros(L + 1, np.int64)  # label-pass steps, one entry per pass (first layer x): no shared counter
     for i in prange(L):
         x = i // 2 if i % 2 == 0 else L - 1 - i // 2
-        _, p = _exact_row(lt, w, act, wb, actb, cap, x, min(L, x + max_len), out[x], -1, F, quick, batch, t_ub)
+        _, p = _exact_row(lt, w, act, wb, actb, cap, x, min(L, x + max_len), out[x], -1, F, quick, batch, t_ub, budget,
+                          work)
         peaks[x] = p
-    return peaks.max()
+    return -1 if peaks.min() < 0 else peaks.max()
 
 
 def cluster_table(tables: LayerTables, max_len: int, chiplets: range | None = None,
                   quick: bool = False, tick: Callable[[int, int], None] | None = None,
-                  batch: int = 1, t_ub: float = INF) -> tuple[np.ndarray, int]:
+                  batch: int = 1, t_ub: float = INF, deadline: float = INF) -> tuple[np.ndarray, int]:
     """tab[x, y, n] for every cluster of at most `max_len` layers and every chiplet count
     in `chiplets` (default all); inf elsewhere.  Also the largest label count seen.
     With `quick` (fastdp), the upper-bound pass only: real fitting tuples, not always
     the least time.  `tick(done, total)` is called after each chiplet count (progress,
     and the time limit: it may raise to stop).  With `t_ub` (the T of a known mapping),
-    entries are exact where batch * tab <= t_ub and no smaller elsewhere (labels.py)."""
+    entries are exact where batch * tab <= t_ub and no smaller elsewhere (labels.py).
+    With a `deadline`, each pass gets the work the time left allows (`_work_budget`); a pass
+    that runs past it raises OutOfTime, so one pathological pass cannot outlive the limit."""
     L = tables.lt[1].shape[0]
     N = tables.chiplets
     tab = np.full((L, L + 1, N + 1), INF)
@@ -136,12 +146,27 @@ def cluster_table(tables: LayerTables, max_len: int, chiplets: range | None = No
     for done, n in enumerate(counts, 1):
         row.fill(INF)
         wb, actb = binding_view(tables.w[n], tables.act[n])
-        peak = max(peak, _tab_for_n(tables.lt[n], tables.w[n], tables.act[n], wb, actb, tables.sram_bytes, max_len,
-                                    row, quick, batch, t_ub))
+        got = _tab_for_n(tables.lt[n], tables.w[n], tables.act[n], wb, actb, tables.sram_bytes, max_len,
+                         row, quick, batch, t_ub, _work_budget(deadline))
+        if got < 0:
+            raise OutOfTime("cluster tables (chiplet counts)")
+        peak = max(peak, got)
         tab[:, :, n] = row
         if tick is not None:
             tick(done, len(counts))
     return tab, peak
+
+
+WORK_PER_S = 7e8  # label-pass steps per second on one core: 0.9e9 to 1.5e9 measured (docs/exact-models.md)
+
+
+def _work_budget(deadline: float) -> np.ndarray:
+    """The steps one label pass may take before `deadline` on one thread, and all the
+    passes of a chiplet count together on every thread numba runs (labels.py)."""
+    if not math.isfinite(deadline):
+        return unbounded()
+    one = int(min(NO_BUDGET, max(0.0, deadline - time.monotonic()) * WORK_PER_S))
+    return np.array([one, min(NO_BUDGET, one * numba.get_num_threads())], np.int64)
 
 
 def cluster_partitions(tables: LayerTables, x: int, y: int, n: int,
@@ -151,7 +176,8 @@ def cluster_partitions(tables: LayerTables, x: int, y: int, n: int,
     L = tables.lt[n].shape[0]
     row = np.full(L + 1, INF)
     path, _ = _exact_row(tables.lt[n], tables.w[n], tables.act[n], *binding_view(tables.w[n], tables.act[n]),
-                         tables.sram_bytes, x, y, row, y, rest_bounds(tables.lt[n]), quick)
+                         tables.sram_bytes, x, y, row, y, rest_bounds(tables.lt[n]), quick, 1, INF, unbounded(),
+                         np.zeros(L + 1, np.int64))
     if not math.isfinite(row[y]) or path.size != y - x:
         return INF, None
     parts = tables.parts[n]

@@ -26,6 +26,13 @@ INF = math.inf
 BEAM = 32  # labels per last partition in the quick upper-bound pass
 USELESS = 1e300  # a row only labels slower than t_ub / batch reach: it may fit, and is no use
 UNIT_ROUNDOFF = 2.0**-53  # IEEE double; the bound pruning's slack is a multiple of it
+NO_BUDGET = 2**62  # label work without limit; a pass past its budget stops and says so (peak -1)
+
+
+@njit(cache=True)
+def unbounded():
+    """A work budget (one pass, all passes) without limit."""
+    return np.array([NO_BUDGET, NO_BUDGET], np.int64)
 
 
 @njit(cache=True)
@@ -146,11 +153,12 @@ def _candidates(lt, w, act, cap, l, j, st, cnt, cand, batch, t_ub, capped):
 
 
 @njit(cache=True)
-def _keep_undominated(new, new_cnt, first, cand, c, j, st, arena, na, track):
+def _keep_undominated(new, new_cnt, first, cand, c, j, st, arena, na, track, work):
     """Append candidate c to the new labels unless a new label with the same last
-    partition (those from `first` on) dominates it."""
+    partition (those from `first` on) dominates it; `work[0]` counts the comparisons."""
     ct, cW, cA, cnode = cand
     n = cW.shape[1]
+    work[0] += new_cnt - first + 1
     sw = swa = 0
     for i in range(n):
         sw += cW[c, i]
@@ -201,18 +209,24 @@ def _select_quick(new, new_cnt, first, cand, m, order, j, st, arena, na, track, 
             continue
         kept_w[nk], kept_wa[nk] = mw, mwa
         nk += 1
-        new, new_cnt, arena, na = _keep_undominated(new, new_cnt, first, cand, order[oi], j, st, arena, na, track)
+        new, new_cnt, arena, na = _keep_undominated(new, new_cnt, first, cand, order[oi], j, st, arena, na, track,
+                                                    np.zeros(1, np.int64))
     return new, new_cnt, arena, na
 
 
 @njit(cache=True)
-def _select_exact(new, new_cnt, first, cand, m, order, j, st, arena, na, track, y, F, last, ub, keep_below):
+def _select_exact(new, new_cnt, first, cand, m, order, j, st, arena, na, track, y, F, last, ub, keep_below, work,
+                  budget):
     """The exact pass's rule: every candidate that is not dominated and that could still
-    beat the quick pass's row somewhere (bound pruning)."""
+    beat the quick pass's row somewhere (bound pruning).  Stops once `work` passes `budget`."""
     for oi in range(m):
+        if work[0] > budget[0]:
+            break
+        work[0] += last - y  # the bound test's loop
         if _hopeless(cand[0][order[oi]], F, y, j, last, ub, keep_below):
             continue
-        new, new_cnt, arena, na = _keep_undominated(new, new_cnt, first, cand, order[oi], j, st, arena, na, track)
+        new, new_cnt, arena, na = _keep_undominated(new, new_cnt, first, cand, order[oi], j, st, arena, na, track,
+                                                    work)
     return new, new_cnt, arena, na
 
 
@@ -227,15 +241,20 @@ def _hopeless(t, F, l, j, last, ub, keep_below):
 
 
 @njit(cache=True)
-def _run(lt, w, act, cap, x, last, row, target, F, ub, quick, batch, t_ub):
+def _run(lt, w, act, cap, x, last, row, target, F, ub, quick, batch, t_ub, budget, work):
     """Rows (x, last] by extending labels one layer at a time under the quick or the
     exact rule; with target > x, also the partition indices of a tuple attaining
     row[target].  Returns (path, largest label count).  Labels with batch * time > t_ub
     are dropped (useless stages); rows that only such labels could reach are USELESS,
-    never inf, which keeps inf meaning 'fits nowhere'."""
+    never inf, which keeps inf meaning 'fits nowhere'.  `work[x]` counts this pass's
+    steps (the passes running at once each have their own entry); once it passes
+    `budget[0]` (what one thread does in the time left), or all of them together pass
+    `budget[1]` (what every thread does), the pass stops: largest label count -1, and
+    the rows are not to be used."""
     q, n, track = lt.shape[2], w.shape[2], target > x
     keep_below = 1.0 + 4.0 * (last - x + 2) * UNIT_ROUNDOFF
     capped = np.zeros(1, np.bool_)
+    own = work[x:x + 1]
     st, cnt, arena, na = _seed(lt, w, act, cap, x, track, batch, t_ub, capped)
     cand = (np.empty(64), np.empty((64, n), np.int64), np.empty((64, n), np.int64), np.empty(64, np.int64))
     peak, y = cnt, x + 1
@@ -246,12 +265,15 @@ def _run(lt, w, act, cap, x, last, row, target, F, ub, quick, batch, t_ub):
         new, new_cnt = _store(st[0].shape[0], n), 0
         for j in range(q):
             m, order, cand = _candidates(lt, w, act, cap, y, j, st, cnt, cand, batch, t_ub, capped)
+            own[0] += cnt  # extending every label by partition j
             if quick:
                 new, new_cnt, arena, na = _select_quick(new, new_cnt, new_cnt, cand, m, order, j, st, arena, na, track,
                                                         y, F, last, ub, keep_below)
             else:
                 new, new_cnt, arena, na = _select_exact(new, new_cnt, new_cnt, cand, m, order, j, st, arena, na, track,
-                                                        y, F, last, ub, keep_below)
+                                                        y, F, last, ub, keep_below, own, budget)
+        if own[0] > budget[0] or work.sum() > budget[1]:
+            return np.empty(0, np.int64), -1
         st, cnt = new, new_cnt
         peak = max(peak, cnt)
         y += 1
@@ -266,16 +288,19 @@ def _run(lt, w, act, cap, x, last, row, target, F, ub, quick, batch, t_ub):
 def quick_pass(lt, w, act, cap, x, last, row, target, batch=1, t_ub=INF):
     """Upper bounds: rows (x, last] from at most BEAM labels per last partition (real
     fitting tuples, not always the least)."""
-    return _run(lt, w, act, cap, x, last, row, target, np.empty((1, 1, 1)), np.empty(1), True, batch, t_ub)
+    return _run(lt, w, act, cap, x, last, row, target, np.empty((1, 1, 1)), np.empty(1), True, batch, t_ub, unbounded(),
+                np.zeros(lt.shape[0] + 1, np.int64))
 
 
 @njit(cache=True)
-def exact_pass(lt, w, act, cap, x, last, row, target, F, ub, batch=1, t_ub=INF):
+def exact_pass(lt, w, act, cap, x, last, row, target, F, ub, batch, t_ub, budget, work):
     """Rows (x, last]: the least time of a fitting tuple (dominance is exact), pruned by
     the upper bounds `ub` of the quick pass.  F[l, j, y] is the least time of layers
     l..y-1 after partition j, memory ignored.  A label is dropped when even its best
     rest, F, cannot bring it below ub at any later row; `keep_below` widens the test by
     the float round-off of summing the row's terms in two orders (docs/exact-models.md,
     "Bound pruning"), so no label that could beat ub is ever dropped.  With t_ub, a row
-    is exact wherever batch * row <= t_ub ("Useless stages")."""
-    return _run(lt, w, act, cap, x, last, row, target, F, ub, False, batch, t_ub)
+    is exact wherever batch * row <= t_ub ("Useless stages").  Once its steps in `work`
+    (an entry per first layer) pass `budget[0]`, or all of them `budget[1]`, it stops
+    with largest label count -1."""
+    return _run(lt, w, act, cap, x, last, row, target, F, ub, False, batch, t_ub, budget, work)
