@@ -22,7 +22,7 @@ from strategies import tiling_instances, tiny_instances
 from scope_opt.cost.reference import CostModel
 from scope_opt.cost.terms import CostTerms
 from scope_opt.methods.dp.chain import chain_dp
-from scope_opt.methods.dp.labels import unbounded
+from scope_opt.methods.dp.budget import unbounded
 from scope_opt.methods.dp.clusters import _tab_for_n, binding_chiplets, binding_view, cluster_partitions, cluster_table
 from scope_opt.cost.layer_tables import build_layer_tables, reference_layer_tables
 from scope_opt.cost.segment_tables import segment_traffic_table

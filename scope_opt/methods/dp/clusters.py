@@ -8,16 +8,15 @@ so a pass stops at the first y where no label fits (docs/exact-models.md, "Clust
 from __future__ import annotations
 
 import math
-import time
 from collections.abc import Callable
 
 import numpy as np
-import numba
 from numba import njit, prange
 
 from scope_opt.cost.layer_tables import LayerTables
 from scope_opt.methods.deadline import OutOfTime
-from scope_opt.methods.dp.labels import NO_BUDGET, exact_pass, quick_pass, unbounded
+from scope_opt.methods.dp.budget import unbounded, work_budget
+from scope_opt.methods.dp.labels import exact_pass, quick_pass
 
 INF = math.inf
 
@@ -135,7 +134,7 @@ def cluster_table(tables: LayerTables, max_len: int, chiplets: range | None = No
     the least time.  `tick(done, total)` is called after each chiplet count (progress,
     and the time limit: it may raise to stop).  With `t_ub` (the T of a known mapping),
     entries are exact where batch * tab <= t_ub and no smaller elsewhere (labels.py).
-    With a `deadline`, each pass gets the work the time left allows (`_work_budget`); a pass
+    With a `deadline`, each pass gets the work the time left allows (`budget.py`); a pass
     that runs past it raises OutOfTime, so one pathological pass cannot outlive the limit."""
     L = tables.lt[1].shape[0]
     N = tables.chiplets
@@ -147,7 +146,7 @@ def cluster_table(tables: LayerTables, max_len: int, chiplets: range | None = No
         row.fill(INF)
         wb, actb = binding_view(tables.w[n], tables.act[n])
         got = _tab_for_n(tables.lt[n], tables.w[n], tables.act[n], wb, actb, tables.sram_bytes, max_len,
-                         row, quick, batch, t_ub, _work_budget(deadline))
+                         row, quick, batch, t_ub, work_budget(deadline))
         if got < 0:
             raise OutOfTime("cluster tables (chiplet counts)")
         peak = max(peak, got)
@@ -155,18 +154,6 @@ def cluster_table(tables: LayerTables, max_len: int, chiplets: range | None = No
         if tick is not None:
             tick(done, len(counts))
     return tab, peak
-
-
-WORK_PER_S = 7e8  # label-pass steps per second on one core: 0.9e9 to 1.5e9 measured (docs/exact-models.md)
-
-
-def _work_budget(deadline: float) -> np.ndarray:
-    """The steps one label pass may take before `deadline` on one thread, and all the
-    passes of a chiplet count together on every thread numba runs (labels.py)."""
-    if not math.isfinite(deadline):
-        return unbounded()
-    one = int(min(NO_BUDGET, max(0.0, deadline - time.monotonic()) * WORK_PER_S))
-    return np.array([one, min(NO_BUDGET, one * numba.get_num_threads())], np.int64)
 
 
 def cluster_partitions(tables: LayerTables, x: int, y: int, n: int,

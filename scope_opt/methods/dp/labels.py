@@ -21,18 +21,12 @@ import numpy as np
 from numba import njit
 
 from scope_opt.cost.kernels import fits
+from scope_opt.methods.dp.budget import unbounded
 
 INF = math.inf
 BEAM = 32  # labels per last partition in the quick upper-bound pass
 USELESS = 1e300  # a row only labels slower than t_ub / batch reach: it may fit, and is no use
 UNIT_ROUNDOFF = 2.0**-53  # IEEE double; the bound pruning's slack is a multiple of it
-NO_BUDGET = 2**62  # label work without limit; a pass past its budget stops and says so (peak -1)
-
-
-@njit(cache=True)
-def unbounded():
-    """A work budget (one pass, all passes) without limit."""
-    return np.array([NO_BUDGET, NO_BUDGET], np.int64)
 
 
 @njit(cache=True)
