@@ -56,10 +56,10 @@ class G:
         self.nodes.append(helper.make_node(op, ins, [f"{name}.o"], name=name, **attrs))
         return f"{name}.o"
 
-    def save(self, path, out):
+    def save(self, path, out, opset=17):
         graph = helper.make_graph(self.nodes, "g", self.inputs, [helper.make_tensor_value_info(out, TensorProto.FLOAT, None)],
                                   initializer=self.inits)
-        onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), str(path))
+        onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)]), str(path))
         return path
 
 

@@ -17,13 +17,6 @@ from scope_opt.problem.onnx_export import export_onnx
 from scope_opt.problem.onnx_import import import_onnx, load_onnx_network
 
 
-def save(g: G, path, out, opset=17):
-    graph = helper.make_graph(g.nodes, "g", g.inputs, [helper.make_tensor_value_info(out, TensorProto.FLOAT, None)],
-                              initializer=g.inits)
-    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)]), str(path))
-    return path
-
-
 def fc(g: G, name, src, k, c):
     g.inputs.append(helper.make_tensor_value_info(f"{name}.w", TensorProto.FLOAT, [k, c]))
     return g.node("Gemm", [src, f"{name}.w"], name, transB=1)
@@ -48,7 +41,7 @@ def test_dynamo_reduce_mean_over_rows_and_columns_is_the_global_pool(tmp_path, k
         m = g.node("Reshape", [m, "shape"], "flat")
         g.inits.append(helper.make_tensor("shape", TensorProto.INT64, [2], [1, -1]))
     out = fc(g, "fc", m, 10, 16)
-    same_layers(save(g, tmp_path / "m.onnx", out, opset=18), "input: {C: 8, H: 8, W: 8}" + GAP_HEAD)
+    same_layers(g.save(tmp_path / "m.onnx", out, opset=18), "input: {C: 8, H: 8, W: 8}" + GAP_HEAD)
 
 
 def test_reduce_mean_over_channels_is_refused_with_its_axes(tmp_path):
@@ -56,7 +49,7 @@ def test_reduce_mean_over_channels_is_refused_with_its_axes(tmp_path):
     x = g.conv("c1", "x", 16, 8, 3)
     out = g.node("ReduceMean", [x], "rm", axes=[1])
     with pytest.raises(InputError, match=r"node 'rm' \(ReduceMean\): reduces axes \[1\]; expected a reduction over rows"):
-        import_onnx(save(g, tmp_path / "m.onnx", out))
+        import_onnx(g.save(tmp_path / "m.onnx", out))
 
 
 def test_ceil_mode_follows_pytorch_rounding():
@@ -69,7 +62,7 @@ def test_ceil_mode_pool_imports_and_round_trips(tmp_path):
     g = G(8, 8, 8)
     x = g.conv("c1", "x", 16, 8, 3)
     out = g.node("MaxPool", [x], "mp", kernel_shape=[3, 3], strides=[2, 2], pads=[0] * 4, ceil_mode=1)
-    net = same_layers(save(g, tmp_path / "m.onnx", out), """
+    net = same_layers(g.save(tmp_path / "m.onnx", out), """
 input: {C: 8, H: 8, W: 8}
 layers:
   - {name: c1, op: conv, K: 16, R: 3}
@@ -93,7 +86,7 @@ def test_pool_of_a_concatenation_reads_each_part_at_its_channel_offset(tmp_path)
     b = g.conv("b", "x", 10, 4, 1)
     cat = g.node("Concat", [a, b], "cat", axis=1)
     out = g.node("MaxPool", [cat], "mp", kernel_shape=[3, 3], strides=[1, 1], pads=[1] * 4)
-    net = same_layers(save(g, tmp_path / "m.onnx", out), """
+    net = same_layers(g.save(tmp_path / "m.onnx", out), """
 input: {C: 4, H: 8, W: 8}
 layers:
   - {name: a, op: conv, K: 6, R: 1}
@@ -132,7 +125,7 @@ def test_squeeze_excitation_is_an_eltwise_layer_and_silu_folds(tmp_path):
     s = g.node("Sigmoid", [g.conv("ex", s, 16, 4, 1, bn=False, relu=False)], "gate")
     y = g.node("Mul", [x, s], "scale")
     out = g.conv("c2", y, 8, 16, 1)
-    rep = import_onnx(save(g, tmp_path / "m.onnx", out))
+    rep = import_onnx(g.save(tmp_path / "m.onnx", out))
     assert rep.folded["Mul (of one tensor)"] == 1
     net = same_layers(tmp_path / "m.onnx", SE)
     scale = net.layers[4]
@@ -168,7 +161,7 @@ def test_pools_over_one_element_fold_away(tmp_path):
     x = g.node("Reshape", [x, "shape4"], "r4")
     g.inits.append(helper.make_tensor("shape4", TensorProto.INT64, [4], [1, 32, 1, 1]))
     x = g.node("GlobalAveragePool", [x], "gap1x1")
-    rep = import_onnx(save(g, tmp_path / "m.onnx", x))
+    rep = import_onnx(g.save(tmp_path / "m.onnx", x))
     assert rep.folded["AveragePool (identity)"] == 1 and rep.folded["GlobalAveragePool (identity)"] == 1
     assert [l["name"] for l in rep.description["layers"]] == ["c1", "fc1"]
     assert np.isclose(load_onnx_network(tmp_path / "m.onnx").macs, 16 * 8 * 9 * 49 + 32 * 16 * 49)
@@ -182,12 +175,12 @@ def test_concat_refusals_name_the_real_cause(tmp_path):
     g.inits.append(helper.make_tensor("cls_token", TensorProto.FLOAT, [1, 8, 4, 4], [0.0] * 128))
     out = g.node("Concat", ["cls_token", x], "cat", axis=1)
     with pytest.raises(InputError, match=r"concatenates the constant 'cls_token' \(a learned token"):
-        import_onnx(save(g, tmp_path / "m.onnx", g.conv("c2", out, 8, 16, 1)))
+        import_onnx(g.save(tmp_path / "m.onnx", g.conv("c2", out, 8, 16, 1)))
     g = G(8, 4, 4)
     x = g.conv("c1", "x", 8, 8, 3)
     out = g.node("Concat", [x, x], "cat", axis=2)
     with pytest.raises(InputError, match=r"concatenates on axis 2; expected a concatenation on channels"):
-        import_onnx(save(g, tmp_path / "m.onnx", g.conv("c2", out, 8, 8, 1)))
+        import_onnx(g.save(tmp_path / "m.onnx", g.conv("c2", out, 8, 8, 1)))
 
 
 def test_a_token_input_is_tokens_and_a_linear_layer_over_them_is_a_1x1_conv(tmp_path):
@@ -222,7 +215,7 @@ def test_an_add_that_is_no_residual_block_is_an_eltwise_layer(tmp_path):
     a = g.conv("a", x, 8, 8, 3, relu=False)
     s1 = g.add("add1", a, x, relu=False)
     out = g.add("add2", s1, x)
-    same_layers(save(g, tmp_path / "m.onnx", out), """
+    same_layers(g.save(tmp_path / "m.onnx", out), """
 input: {C: 8, H: 4, W: 4}
 layers:
   - {name: stem, op: conv, K: 8, R: 3}

@@ -7,6 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from scope_opt.problem.network import NETWORK_INPUT, Network
+from scope_opt.problem.network_yaml import _out_len
 
 
 def _pads(layer) -> list[int]:
@@ -62,7 +63,7 @@ def export_onnx(net: Network, path: str | Path | None = None):
             if layer.pad == 0 and (layer.R, layer.S) == (shp.H, shp.W) and layer.H == layer.W == 1:
                 nodes.append(helper.make_node("GlobalAveragePool", src, [layer.name], name=layer.name))
             else:
-                floor_h = (shp.H + 2 * layer.pad - layer.R) // layer.stride + 1
+                floor_h = _out_len(shp.H, layer.R, layer.stride, layer.pad)  # more rows than this: ceil_mode
                 nodes.append(helper.make_node("MaxPool", src, [layer.name], name=layer.name, kernel_shape=[layer.R, layer.S],
                                               strides=[layer.stride] * 2, pads=_pads(layer),
                                               ceil_mode=int(layer.H > floor_h)))
