@@ -12,7 +12,7 @@ Names load on first use, so `import scope_opt` stays cheap."""
 
 __version__ = "0.3.0"
 
-_API = ("load_instance", "load_network", "network", "instance", "solve", "evaluate", "draw")
+_API = ("load_instance", "load_network", "network", "instance", "solve", "evaluate", "draw", "pareto")
 _TYPES = {"Instance": "scope_opt.problem.instance", "Network": "scope_opt.problem.network",
           "Mapping": "scope_opt.problem.mapping", "SolveResult": "scope_opt.methods.result",
           "Evaluation": "scope_opt.cost.evaluate", "CostTerms": "scope_opt.cost.terms",

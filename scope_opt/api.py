@@ -96,7 +96,8 @@ def instance(net: Network, mesh: tuple[int, int], batch: int = 1, name: str | No
 
 
 def solve(inst: Instance, method: str = "scope", *, space: str = "merged", solver: str | None = None,
-          time_limit: float = 60.0, threads: int = 2, seed: int = 0, terms: CostTerms | None = None) -> SolveResult:
+          time_limit: float = 60.0, threads: int = 2, seed: int = 0, terms: CostTerms | None = None,
+          objective: str = "latency") -> SolveResult:
     """Find a mapping; the reference evaluator re-scores it.
 
     Parameters
@@ -114,15 +115,34 @@ def solve(inst: Instance, method: str = "scope", *, space: str = "merged", solve
         The exact models' settings, recorded with the result.
     terms : CostTerms, optional
         The instance's cost terms, to share them between several solves.
+    objective : {"latency", "energy", "edp"}
+        What to minimise; ``dp`` and ``enumerate`` take all three, the others latency.
 
     Returns
     -------
     SolveResult
-        `status` (optimal, feasible, heuristic, infeasible, unknown), `latency_s`, `bound_s`,
-        `gap`, the `mapping` and its `evaluation`; `to_dict()` gives the JSON form.
+        `status` (optimal, feasible, heuristic, infeasible, unknown), `latency_s`, `value`
+        (the objective's), `bound_s` (a bound on the objective), `gap`, the `mapping` and its
+        `evaluation`; `to_dict()` gives the JSON form.
     """
     settings = SolverSettings(time_limit_s=time_limit, threads=threads, seed=seed)
-    return _solve(inst, method, MethodOptions(space=space, settings=settings), terms, solver=solver)
+    return _solve(inst, method, MethodOptions(space=space, settings=settings, objective=objective), terms, solver=solver)
+
+
+def pareto(inst: Instance, space: str = "merged", time_limit: float = 600.0):
+    """The exact front of (batch latency, energy per sample), with the heuristics placed
+    beside it (`scope-opt pareto`).
+
+    Returns
+    -------
+    FrontStudy
+        `points` (sorted by latency, each with `latency_s`, `energy_j`, `mapping`,
+        `evaluation`), `heuristics`, `complete`, `summary()`; `to_dict()` gives the JSON form.
+    """
+    from scope_opt.methods.registry import check_space
+    from scope_opt.studies.pareto import front_study
+    check_space(space)
+    return front_study(inst, space, time_limit)
 
 
 def evaluate(inst: Instance, mapping: Mapping | dict) -> Evaluation:

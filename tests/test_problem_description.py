@@ -110,9 +110,10 @@ def test_registry_names_every_method_once_and_resolves_the_command_line():
         with pytest.raises(InputError):
             resolve(bad, solver)
     tiny = load_instance(ROOT / "instances" / "small" / "tiny-chain4-2x1.toml")
-    for objective in ("energy", "throughput"):  # not (yet) minimised / no such objective
+    for method, objective in (("scope", "energy"), ("cpsat", "edp"), ("dp", "throughput")):  # not minimised / none such
         with pytest.raises(InputError, match="--objective"):
-            solve(tiny, "dp", MethodOptions(objective=objective))
+            solve(tiny, method, MethodOptions(objective=objective))
+    assert solve(tiny, "dp", MethodOptions(objective="energy")).objective == "energy"
     assert all(set(m.objectives) <= set(OBJECTIVES) for m in METHODS.values())
 
 

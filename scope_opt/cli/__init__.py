@@ -2,6 +2,6 @@
 May import every other part of the package; nothing imports it."""
 
 from scope_opt.cli.app import app, main
-from scope_opt.cli import files, solving, studies  # noqa: E402,F401  (each registers its commands on `app`)
+from scope_opt.cli import files, fronts, solving, studies  # noqa: E402,F401  (each registers its commands on `app`)
 
 __all__ = ["app", "main"]

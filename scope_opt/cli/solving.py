@@ -18,6 +18,7 @@ from scope_opt.cli.options import (GapOpt, JsonOpt, SeedOpt, SpaceOpt, ThreadsOp
 from scope_opt.cli.progress import progress
 from scope_opt.cli.report import LEGEND, big, show_evaluation, si
 from scope_opt.cost.evaluate import evaluate
+from scope_opt.cost.objectives import OBJECTIVES
 from scope_opt.cost.terms import CostTerms
 from scope_opt.errors import InputError
 from scope_opt.formats.inputs import check_options
@@ -36,8 +37,12 @@ from scope_opt.studies.rank import rank_of, sample_latencies
 def print_result(res: SolveResult, title: str, instance=None, wide: bool = False) -> None:
     if res.evaluation is not None:
         show_evaluation(console, res.evaluation, title, instance, wide)
-    console.print(f"method {escape(res.method)} ({res.space} space): status [bold]{res.status}[/bold], "
-                  f"T = {si(res.latency_s, 's')}, bound {si(res.bound_s, 's') if res.bound_s is not None else '-'}, "
+    unit = OBJECTIVES[res.objective].unit
+    what = (f"T = {si(res.latency_s, 's')}" if res.objective == "latency" else
+            f"{res.objective} = {res.value:.6g} {unit} (T = {si(res.latency_s, 's')})")
+    console.print(f"method {escape(res.method)} ({res.space} space, minimising {res.objective}): status "
+                  f"[bold]{res.status}[/bold], {what}, bound "
+                  f"{(si(res.bound_s, 's') if res.objective == 'latency' else f'{res.bound_s:.6g} {unit}') if res.bound_s is not None else '-'}, "
                   f"gap {f'{res.gap:.3%}' if res.gap is not None else '-'}, {res.solve_time_s:.3g} s, "
                   f"{res.mappings_scored if res.mappings_scored is not None else '-'} mappings scored")
     if res.mapping is not None:
@@ -76,7 +81,10 @@ def solve(instance: Path = typer.Argument(..., help="Instance TOML file."),
           warm_start: bool = WarmOpt, verbose: bool = VerboseOpt,
           export: Optional[Path] = typer.Option(None, "--export", help="Write the model: .lp/.mps (MILP) or .pb/.pb.txt (CP-SAT)."),
           json_out: Optional[str] = JsonOpt, wide: bool = WideOpt,
-          out: Optional[Path] = typer.Option(None, "--out", help="Write the mapping as JSON to this file.")) -> None:
+          out: Optional[Path] = typer.Option(None, "--out", help="Write the mapping as JSON to this file."),
+          objective: str = typer.Option("latency", "--objective",
+                                        help=f"What to minimise: {', '.join(OBJECTIVES)} (dp and enumerate; "
+                                             "the heuristics minimise latency).")) -> None:
     """Find a mapping with a heuristic search or an exact method; the evaluator re-scores it."""
     check_output_path(json_out, "--json", allow_stdout=True)
     check_output_path(out, "--out")
@@ -92,11 +100,12 @@ def solve(instance: Path = typer.Argument(..., help="Instance TOML file."),
     terms = CostTerms(inst)
     with progress(what) as say:
         res = run_solve(inst, method, MethodOptions(space=space, max_mappings=max_mappings, settings=settings,
-                                                    export=export), terms, progress=say, solver=solver)
+                                                    export=export, objective=objective), terms, progress=say,
+                        solver=solver)
     extra = None
     if json_out != "-":
         print_result(res, f"{inst.name} / {method}", inst, wide)
-        extra = proven_gap(inst, res, terms, instance)
+        extra = proven_gap(inst, res, terms, instance) if objective == "latency" else None
     if out is not None and res.mapping is not None:
         write_text_atomic(out, res.mapping.to_json() + "\n")
     write_json(json_out, {"instance": inst.name, **res.to_dict(), "proven_gap": extra})

@@ -10,10 +10,11 @@ from typing import Any
 import numpy as np
 
 from scope_opt.cost import formulas
+from scope_opt.cost.energy import layer_bytes
 from scope_opt.cost.reference import CostModel
 from scope_opt.problem.instance import Instance
 from scope_opt.problem.mapping import Mapping, validate
-from scope_opt.problem.placement import dram_hops, mean_hops, serpentine
+from scope_opt.problem.placement import serpentine
 
 
 @dataclass(frozen=True)
@@ -123,20 +124,15 @@ class _Tally:
 def _layer(cost: CostModel, l: int, p, prev, reps: int, si: int, place, where, tally: _Tally) -> LayerReport:
     """One layer's report; adds its SRAM and NoP traffic (`reps` times its input: weight
     tiling passes) to the tally."""
-    net, mesh = cost.net, cost.pkg.mesh
+    def src_place(q: int):
+        return where[q][1] if where[q][0] == si else None
+
+    sram, nop = layer_bytes(cost, l, p, prev, reps, tuple(place), src_place)
+    tally.sram += sram
+    tally.nop += nop
     owned_prev = prev if cost.owns_from_previous(l) else None
     rec = cost.received(l, p, owned_prev)
-    tally.sram += float((cost.weight_bytes(l, p) + reps * (cost.needed_bytes(l, p) + rec)
-                         + cost.act_bytes(l, p) - cost.needed_bytes(l, p)).sum())
-    for t, by in cost.received_by_tensor(l, p, owned_prev):
-        src_l = net.producer(t)
-        if src_l is not None and where[src_l][0] == si:
-            # a received byte crosses at least one link, even from its own chiplet
-            hops = np.array([max(1.0, mean_hops(place[i], where[src_l][1], mesh)) for i in range(len(place))])
-        else:
-            hops = np.array([dram_hops(place[i], mesh) for i in range(len(place))])
-        tally.nop += reps * float((by * hops).sum())
-    return LayerReport(l, net.layers[l].name, p, cost.compute_s(l, p), cost.nop_s(l, p, prev),
+    return LayerReport(l, cost.net.layers[l].name, p, cost.compute_s(l, p), cost.nop_s(l, p, prev),
                        cost.layer_time(l, p, prev), int(rec.max()))
 
 

@@ -7,6 +7,7 @@ so the exact methods can table it; adding an objective is one entry here, its te
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -23,4 +24,13 @@ class Objective:
 
 OBJECTIVES: dict[str, Objective] = {o.name: o for o in (
     Objective("latency", "s", lambda ev: ev.latency_s, "batch latency T = sum over segments of T_s"),
+    Objective("energy", "J", lambda ev: ev.energy.total_j if ev.feasible else math.inf,
+              "energy per sample = MACs + SRAM + NoP byte-hops + DRAM, a sum over segments"),
+    Objective("edp", "J s", lambda ev: ev.latency_s * ev.energy.total_j,
+              "energy-delay product T x E (batch latency times energy per sample)"),
 )}
+
+
+def value(objective: str, ev: Evaluation | None) -> float:
+    """The objective's value of a scored mapping; inf when there is none or it does not fit."""
+    return OBJECTIVES[objective].of(ev) if ev is not None and ev.feasible else math.inf

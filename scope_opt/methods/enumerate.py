@@ -112,15 +112,21 @@ def _combine(L: int, max_len: int, seg_values: dict, seg_best: dict) -> tuple[np
     return np.sort(prefix[L]), best_prefix[L][0], best_prefix[L][1]
 
 
-def enumerate_space(instance: Instance, space: str = "merged", max_mappings: int = DEFAULT_MAX_MAPPINGS,
-                    cost: CostModel | None = None) -> Enumeration:
-    """Every distinct valid mapping's T, scored by the plain Python reference `cost`."""
-    cost = cost or CostModel(instance)
+def check_space_size(instance: Instance, space: str, max_mappings: int) -> int:
+    """The space's structural size; refuses one over `max_mappings` (--max-mappings)."""
     structural = StructuralSpace.build(instance, space).size
     if structural > max_mappings:
         raise InputError(instance.source or instance.name, "--max-mappings",
                          f"the {space} space has {structural} mappings, more than the limit {max_mappings}; "
                          "raise --max-mappings or use a smaller instance")
+    return structural
+
+
+def enumerate_space(instance: Instance, space: str = "merged", max_mappings: int = DEFAULT_MAX_MAPPINGS,
+                    cost: CostModel | None = None) -> Enumeration:
+    """Every distinct valid mapping's T, scored by the plain Python reference `cost`."""
+    cost = cost or CostModel(instance)
+    structural = check_space_size(instance, space, max_mappings)
     L = len(instance.network.layers)
     scorer = _Scorer(instance, space, cost)
     seg_values, seg_best = {}, {}

@@ -65,6 +65,9 @@ def _search(method: str):
 def _dp(space: str | None, fast: bool):
     def run(inst: Instance, o: MethodOptions, terms: CostTerms, progress: Progress) -> SolveResult:
         from scope_opt.methods.dp.solver import fast_max_clusters, solve_dp
+        if o.objective != "latency":
+            from scope_opt.methods.pareto.solver import solve_energy_dp
+            return solve_energy_dp(inst, space or o.space, o.objective, terms, progress, o.settings.time_limit_s)
         return solve_dp(inst, space or o.space, terms, progress, fast_max_clusters(inst) if fast else None,
                         o.settings.time_limit_s)
     return run
@@ -72,6 +75,9 @@ def _dp(space: str | None, fast: bool):
 
 def _enumerate(inst: Instance, o: MethodOptions, terms: CostTerms, progress: Progress) -> SolveResult:
     from scope_opt.methods.enumerate import solve_enumerate
+    if o.objective != "latency":
+        from scope_opt.methods.pareto.solver import solve_enumerate_energy
+        return solve_enumerate_energy(inst, o.space, o.objective, o.max_mappings, terms)
     return solve_enumerate(inst, o.space, o.max_mappings, terms)[0]
 
 
@@ -83,15 +89,20 @@ def _model(backend: Backend):
 
 
 _SOLVER_OPTIONS = ("space", "settings", "export")
+_ALL = ("latency", "energy", "edp")
 METHODS: dict[str, Method] = {m.name: m for m in (
     Method("scope", Kind.HEURISTIC, "search", None, _search("scope"), ("space", "window"), "scope"),
     Method("segmented", Kind.HEURISTIC, "search", "segmented", _search("segmented"), ("window",), "segmented"),
     Method("sequential", Kind.HEURISTIC, "search", "sequential", _search("sequential"), (), "sequential"),
     Method("fastdp", Kind.HEURISTIC, "dp", None, _dp(None, True), ("space", "settings"), "fastdp"),
-    Method("dp", Kind.EXACT, "dp", None, _dp(None, False), ("space", "settings"), "dp"),
-    Method("dp-segmented", Kind.EXACT, "dp", "segmented", _dp("segmented", False), ("settings",), "dp"),
-    Method("dp-sequential", Kind.EXACT, "dp", "sequential", _dp("sequential", False), ("settings",), "dp"),
-    Method("enumerate", Kind.EXACT, "enumerate", None, _enumerate, ("space", "max_mappings"), "enumerate"),
+    Method("dp", Kind.EXACT, "dp", None, _dp(None, False), ("space", "settings", "objective"), "dp",
+           objectives=_ALL),
+    Method("dp-segmented", Kind.EXACT, "dp", "segmented", _dp("segmented", False), ("settings", "objective"), "dp",
+           objectives=_ALL),
+    Method("dp-sequential", Kind.EXACT, "dp", "sequential", _dp("sequential", False), ("settings", "objective"), "dp",
+           objectives=_ALL),
+    Method("enumerate", Kind.EXACT, "enumerate", None, _enumerate, ("space", "max_mappings", "objective"), "enumerate",
+           objectives=_ALL),
     Method("cpsat", Kind.EXACT, "model", None, _model(Backend.CPSAT), _SOLVER_OPTIONS, "cpsat", None, Backend.CPSAT),
     Method("milp-highs", Kind.EXACT, "model", None, _model(Backend.HIGHS), _SOLVER_OPTIONS, "milp", "highs", Backend.HIGHS),
     Method("milp-cbc", Kind.EXACT, "model", None, _model(Backend.CBC), _SOLVER_OPTIONS, "milp", "cbc", Backend.CBC),

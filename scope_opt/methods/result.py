@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from scope_opt.cost.evaluate import Evaluation
+from scope_opt.cost.objectives import OBJECTIVES, value
 from scope_opt.problem.mapping import Mapping
 
 STATUSES = ("optimal", "feasible", "infeasible", "unknown", "heuristic")
@@ -20,22 +21,28 @@ class SolveResult:
     status: str  # one of STATUSES
     mapping: Mapping | None
     evaluation: Evaluation | None  # the evaluator's verdict on `mapping`
-    bound_s: float | None = None  # proven lower bound on T, None where the method proves none
+    bound_s: float | None = None  # proven lower bound on the objective (T in s by default), None where none is proven
     solve_time_s: float = 0.0
     mappings_scored: int | None = None
     settings: dict[str, Any] = field(default_factory=dict)
     stats: dict[str, Any] = field(default_factory=dict)
+    objective: str = "latency"  # what the method minimised (scope_opt.cost.objectives)
 
     @property
     def latency_s(self) -> float:
         return self.evaluation.latency_s if self.evaluation else math.inf
 
     @property
+    def value(self) -> float:
+        """The objective's value of the mapping (inf without one)."""
+        return value(self.objective, self.evaluation)
+
+    @property
     def gap(self) -> float | None:
-        """(T - bound) / T, None without a bound or a mapping."""
-        if self.bound_s is None or not math.isfinite(self.latency_s):
+        """(value - bound) / value, None without a bound or a mapping."""
+        if self.bound_s is None or not math.isfinite(self.value):
             return None
-        return max(0.0, (self.latency_s - self.bound_s) / self.latency_s)
+        return max(0.0, (self.value - self.bound_s) / self.value)
 
     def to_dict(self) -> dict[str, Any]:
         ev = self.evaluation
@@ -48,7 +55,11 @@ class SolveResult:
             "throughput": ev.throughput if finite else None,
             "energy_j": ev.energy.total_j if ev else None,
             "feasible": bool(ev and ev.feasible),
-            "bound_s": self.bound_s,
+            "objective": self.objective,
+            "objective_value": self.value if math.isfinite(self.value) else None,
+            "objective_unit": OBJECTIVES[self.objective].unit,
+            "bound": self.bound_s,
+            "bound_s": self.bound_s if self.objective == "latency" else None,
             "gap": self.gap,
             "solve_time_s": self.solve_time_s,
             "mappings_scored": self.mappings_scored,

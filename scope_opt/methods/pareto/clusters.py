@@ -1,0 +1,179 @@
+"""One cluster's options in the exact energy DP.  For a first layer y and n chiplets at walk
+offset u, a label pass along the layers (as in the latency DP's cluster tables, with
+energy as one more additive field) keeps every partition tuple that fits in SRAM and that
+no other dominates.  A layer's energy splits into an *inner* part (SRAM, and the bytes it
+receives from its own cluster or the network input) that depends on (u, n) only, and a
+*cross* part (bytes from producers before y) that depends on where those producers sit;
+the pass keeps the partitions of the layers with a cross part apart, so that its result
+is independent of the producers and the segment step adds the cross part
+(docs/exact-models.md, "The exact energy DP")."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from scope_opt.cost import formulas
+from scope_opt.cost.energy import Place, dram_hop_vector, hop_vector, joules
+from scope_opt.cost.terms import CostTerms
+from scope_opt.methods.dp.clusters import binding_chiplets
+from scope_opt.problem.placement import serpentine
+
+MODES = ("front", "energy")
+CrossKey = tuple[tuple[int, int], ...]  # (layer, partition index) of the layers with a cross part
+Option = tuple[float, float, tuple[int, ...]]  # (T_c, inner energy in J, partition indices)
+
+
+@dataclass
+class EnergyContext:
+    """What every pass of one solve shares: the terms, the reference cost model, the walk,
+    the mode, the binding chiplets per n and the memos."""
+
+    terms: CostTerms
+    mode: str
+    walk: tuple[int, ...] = ()
+    last_use: tuple[int, ...] = ()  # the last layer reading each layer's output (-1: none)
+    memo: dict = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        inst = self.terms.instance
+        self.instance, self.cost, self.pkg = inst, self.terms.reference, inst.package
+        self.walk = serpentine(*self.pkg.mesh)
+        net = inst.network
+        self.last_use = tuple(max(net.consumers.get(layer.name, ()), default=-1) for layer in net.layers)
+        self.producers = tuple(tuple(net.producer(t) for t in net.reads(l)) for l in range(len(net.layers)))
+        self.keep: dict[int, np.ndarray] = {}
+
+    def place(self, off: int, n: int) -> Place:
+        return self.walk[off:off + n]
+
+    def shape_offset(self, u: int) -> int:
+        """An offset whose placements have the same hop geometry as u's: two rows down the
+        walk every chiplet moves two rows down in its own column, so hops between clusters,
+        and to the west edge, are unchanged."""
+        return u % (2 * self.pkg.mesh[0])
+
+    def live(self, a: int, z: int) -> list[int]:
+        """Layers of [a, z) whose output a layer at or after z reads."""
+        return [q for q in range(a, z) if self.last_use[q] >= z]
+
+    def binding(self, n: int) -> np.ndarray:
+        if n not in self.keep:
+            t = self.terms.layer_tables
+            self.keep[n] = binding_chiplets(t.w[n], t.act[n])
+        return self.keep[n]
+
+    def partition(self, n: int, j: int) -> tuple[int, int]:
+        return self.partitions(n)[j]
+
+    def partitions(self, n: int) -> tuple[tuple[int, int], ...]:
+        return self.instance.allowed_partitions[n]
+
+    def parts_of(self, l: int, j: int, jprev: int | None, n: int) -> tuple[float, list]:
+        """(SRAM bytes, [(producer, bytes received per chiplet)]) of layer l: partition j on
+        n chiplets, jprev the previous layer's in the same cluster (None: it starts one)."""
+        key = ("parts", l, j, jprev, n)
+        if key not in self.memo:
+            cost, p = self.cost, self.partition(n, j)
+            prev = self.partition(n, jprev) if jprev is not None and cost.owns_from_previous(l) else None
+            rec = cost.received(l, p, prev)
+            sram = float((cost.weight_bytes(l, p) + cost.needed_bytes(l, p) + rec + cost.act_bytes(l, p)
+                          - cost.needed_bytes(l, p)).sum())
+            reads = [(q, by) for q, (_, by) in zip(self.producers[l], cost.received_by_tensor(l, p, prev))]
+            self.memo[key] = (sram, reads)
+        return self.memo[key]
+
+    def inner_j(self, l: int, j: int, jprev: int | None, n: int, y: int, u: int) -> float:
+        key = ("inner", l, j, jprev, n, y, u)
+        if key not in self.memo:
+            sram, reads = self.parts_of(l, j, jprev, n)
+            place, mesh = self.place(u, n), self.pkg.mesh
+            nop = 0.0
+            for q, by in reads:
+                if q is None:
+                    nop += float((by * dram_hop_vector(place, mesh)).sum())
+                elif q >= y:
+                    nop += float((by * hop_vector(place, place, mesh)).sum())
+            self.memo[key] = joules(self.pkg, sram, nop, 0.0)
+        return self.memo[key]
+
+    def cross_j(self, ckey: CrossKey, n: int, a: int, y: int, u: int, live: tuple,
+                where: dict[int, tuple[int, int]]) -> float:
+        """The cross parts of a cluster [y, .) at (u, n) whose layers with one have the
+        partitions `ckey`: producers before a are in DRAM, the others at `where` (the
+        placements `live` lists)."""
+        key = ("cross", ckey, n, a, y, u, live)
+        if key in self.memo:
+            return self.memo[key]
+        place, mesh, nop = self.place(u, n), self.pkg.mesh, 0.0
+        for l, j in ckey:
+            for q, by in self.parts_of(l, j, None, n)[1]:  # a cross tensor is never owned
+                if q is not None and q < y:
+                    hops = dram_hop_vector(place, mesh) if q < a else hop_vector(place, self.place(*where[q]), mesh)
+                    nop += float((by * hops).sum())
+        self.memo[key] = joules(self.pkg, 0.0, nop, 0.0)
+        return self.memo[key]
+
+    def has_cross(self, l: int, y: int) -> bool:
+        return any(q is not None and q < y for q in self.producers[l])
+
+
+def _dominated(v: tuple, k: tuple, use_time: bool) -> bool:
+    """Label v = (t, e, W, A, parts, ckey) is dominated by k (same last partition and ckey)."""
+    return ((not use_time or k[0] <= v[0]) and k[1] <= v[1] and all(a <= b for a, b in zip(k[2], v[2]))
+            and all(a + b <= c + d for a, b, c, d in zip(k[2], k[3], v[2], v[3])))
+
+
+def _prune(labels: list[tuple], use_time: bool) -> list[tuple]:
+    groups: dict[tuple, list[tuple]] = {}
+    for v in sorted(labels, key=lambda v: (v[1], v[0])):
+        kept = groups.setdefault((v[4][-1], v[5]), [])
+        if not any(_dominated(v, k, use_time) for k in kept):
+            kept.append(v)
+    return [v for kept in groups.values() for v in kept]
+
+
+def _reduce(cx: EnergyContext, labels: list[tuple]) -> dict[CrossKey, list[Option]]:
+    """Per cross key: the non-dominated (T_c, inner energy) options, or the least energy."""
+    from scope_opt.methods.pareto.points import front
+    by_key: dict[CrossKey, list[Option]] = {}
+    for v in labels:
+        by_key.setdefault(v[5], []).append((v[0], v[1], v[4]))
+    if cx.mode == "energy":
+        return {k: [min(o, key=lambda x: (x[1], x[0]))] for k, o in by_key.items()}
+    return {k: front(o) for k, o in by_key.items()}
+
+
+def cluster_options(cx: EnergyContext, y: int, n: int, u: int, last: int) -> dict[int, dict[CrossKey, list[Option]]]:
+    """z -> cross key -> the options of cluster [y, z) at (u, n), for every z <= last where
+    some partition tuple fits (u is a shape offset: EnergyContext.shape_offset)."""
+    key = ("pass", y, n, u, last)
+    if key in cx.memo:
+        return cx.memo[key]
+    tabs = cx.terms.layer_tables
+    lt, keep, q = tabs.lt[n], cx.binding(n), len(tabs.parts[n])
+    w, act = tabs.w[n][:, :, keep], tabs.act[n][:, :, keep]
+    cap = cx.pkg.sram_bytes
+    zero = tuple(0.0 for _ in keep)
+    labels = [(0.0, 0.0, zero, zero, (), ())]
+    out: dict[int, dict[CrossKey, list[Option]]] = {}
+    for l in range(y, last):
+        cross = cx.has_cross(l, y)
+        grown = []
+        for t, e, W, A, parts, ckey in labels:
+            jp = parts[-1] if parts else None
+            for j in range(q):
+                W2 = tuple(a + b for a, b in zip(W, w[l, j]))
+                A2 = tuple(max(a, b) for a, b in zip(A, act[l, j]))
+                if not formulas.fits(max(a + b for a, b in zip(W2, A2)), cap):
+                    continue
+                t2 = t + lt[l, q if jp is None else jp, j]
+                grown.append((float(t2), e + cx.inner_j(l, j, jp, n, y, u), W2, A2, parts + (j,),
+                              ckey + ((l, j),) if cross else ckey))
+        labels = _prune(grown, cx.mode == "front")
+        if not labels:
+            break
+        out[l + 1] = _reduce(cx, labels)
+    cx.memo[key] = out
+    return out
