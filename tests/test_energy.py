@@ -139,3 +139,11 @@ def test_python_api_gives_the_front_and_the_energy_optimum():
     assert study.complete and study.points[-1].energy_j == pytest.approx(best.value, rel=1e-12)
     assert study.summary()["latency_optimum"]["latency_s"] == so.solve(inst, "dp").latency_s
     assert best.to_dict()["objective_unit"] == "J"
+
+
+def test_time_limit_is_honoured_inside_a_long_segment_start():
+    """The deadline is checked inside a segment start, not only between starts."""
+    inst = load_instance(ROOT / "instances" / "default.toml")
+    r = solve(inst, "dp", MethodOptions(objective="energy", settings=SolverSettings(time_limit_s=1.0)))
+    assert r.status == "feasible" and r.stats["timed_out_in"].startswith("energy DP")
+    assert r.solve_time_s < 30  # the limit plus the Scope search, with room for a loaded machine

@@ -34,7 +34,7 @@ def _boundary_dp(cx: EnergyContext, space: str, deadline: float, say: Callable[[
     seg = {}
     for a in range(L):
         check_time(deadline, f"energy DP, segments from layer {a}")
-        seg[a] = segments_from(cx, a, space)
+        seg[a] = segments_from(cx, a, space, deadline)
         if say:
             say(f"energy DP ({cx.mode}): segment starts {a + 1}/{L}")
     F: list[list] = [[(0.0, 0.0, None)]]

@@ -7,8 +7,10 @@ the chiplets used (the next cluster's offset) and where the live producers sit."
 from __future__ import annotations
 
 import bisect
+import math
 
 from scope_opt.cost.energy import joules, layer_bytes, segment_dram_bytes
+from scope_opt.methods.deadline import check_time
 from scope_opt.methods.pareto.clusters import EnergyContext, cluster_options
 from scope_opt.methods.pareto.points import front, prune_3
 from scope_opt.methods.space import FeasibleParts, chiplet_choices, max_segment_length
@@ -40,10 +42,12 @@ def single_segment(cx: EnergyContext, a: int, space: str) -> list[SegPoint]:
     return _reduce(cx, points)
 
 
-def _extend(cx: EnergyContext, a: int, y: int, labels: dict, space: str, last: int, grown: dict) -> None:
+def _extend(cx: EnergyContext, a: int, y: int, labels: dict, space: str, last: int, grown: dict,
+            deadline: float) -> None:
     """Every label at boundary y extended by one more cluster [y, z) into `grown[z]`."""
     N = cx.pkg.chiplets
     for (u, live), group in labels.items():
+        check_time(deadline, f"energy DP, segments from layer {a}")
         where = {q: (off, nq) for q, off, nq in live}
         for n in chiplet_choices(space, N):
             if u + n > N:
@@ -66,18 +70,20 @@ def _join(group: list[tuple], options: list, cross: float, where: tuple, bucket:
             bucket.append((P + 1, max(s, t_c), e + (e_c + cross), ((*where, parts), back)))
 
 
-def segments_from(cx: EnergyContext, a: int, space: str) -> dict[int, list[SegPoint]]:
-    """b -> the reduced options of segment [a, b), for every b the space allows."""
+def segments_from(cx: EnergyContext, a: int, space: str, deadline: float = math.inf) -> dict[int, list[SegPoint]]:
+    """b -> the reduced options of segment [a, b), for every b the space allows; the
+    deadline is checked at every boundary (one start's work can take minutes)."""
     L = len(cx.instance.network.layers)
     out = {a + 1: single_segment(cx, a, space)}
     last = min(L, a + max_segment_length(space, L))
     grown: dict[int, dict] = {a: {(0, ()): [(0, 0.0, 0.0, None)]}}
     for y in range(a, last + 1):
+        check_time(deadline, f"energy DP, segments from layer {a}")
         labels = {key: _prune(cx, group) for key, group in grown.pop(y, {}).items()}
         if y > a + 1:
             out[y] = _finish(cx, a, y, labels)
         if labels and y < last:
-            _extend(cx, a, y, labels, space, last, grown)
+            _extend(cx, a, y, labels, space, last, grown, deadline)
     return {b: pts for b, pts in out.items() if pts}
 
 
