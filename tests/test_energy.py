@@ -8,7 +8,7 @@ import math
 import pytest
 from hypothesis import HealthCheck, assume, given, settings, strategies as st
 
-from conftest import ROOT
+from conftest import ROOT, interrupt_when
 from strategies import tiny_instances
 from test_everyday import cli
 from scope_opt.cost.energy import hop_vector
@@ -147,3 +147,12 @@ def test_time_limit_is_honoured_inside_a_long_segment_start():
     r = solve(inst, "dp", MethodOptions(objective="energy", settings=SolverSettings(time_limit_s=1.0)))
     assert r.status == "feasible" and r.stats["timed_out_in"].startswith("energy DP")
     assert r.solve_time_s < 30  # the limit plus the Scope search, with room for a loaded machine
+
+
+def test_ctrl_c_during_the_front_exits_130_and_writes_nothing(tmp_path):
+    """An interrupted front is never reported as a finished one: exit 130, no JSON, CSV or plot."""
+    outs = [tmp_path / "f.json", tmp_path / "f.csv", tmp_path / "f.png"]
+    code, err = interrupt_when(["pareto", ROOT / "instances" / "default.toml", "--json", outs[0], "--csv", outs[1],
+                                "--plot", outs[2]], "segment starts 1/")
+    assert code == 130, err
+    assert "interrupted" in err and "Traceback" not in err and not any(p.exists() for p in outs)

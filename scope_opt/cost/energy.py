@@ -32,20 +32,29 @@ def dram_hop_vector(place: Place, mesh: tuple[int, int]) -> np.ndarray:
     return np.array([float(dram_hops(d, mesh)) for d in place])
 
 
-def layer_bytes(cost: CostModel, l: int, p: Partition, prev: Partition | None, reps: int, place: Place,
-                src_place: Callable[[int], Place | None]) -> tuple[float, float]:
-    """(SRAM bytes, NoP byte-hops) per sample of layer l with partition p on `place`.
-    `prev` is layer l-1's partition when it runs in the same cluster; `src_place(q)` is
-    the placement of producer q when it runs in the same segment, else None (DRAM);
+def layer_pieces(cost: CostModel, l: int, p: Partition, prev: Partition | None,
+                 reps: int = 1) -> tuple[float, list[tuple[int | None, np.ndarray]]]:
+    """(SRAM bytes, [(producer, bytes received per chiplet)]) per sample of layer l with
+    partition p, before any hop is counted: the placement-free part of its energy.
+    `prev` is layer l-1's partition when it runs in the same cluster (it owns that block);
     `reps` is the weight-tiling passes of a one-layer segment (its input t times)."""
-    mesh = cost.pkg.mesh
     owned_prev = prev if cost.owns_from_previous(l) else None
     rec = cost.received(l, p, owned_prev)
     sram = float((cost.weight_bytes(l, p) + reps * (cost.needed_bytes(l, p) + rec)
                   + cost.act_bytes(l, p) - cost.needed_bytes(l, p)).sum())
+    reads = [(cost.net.producer(t), by) for t, by in cost.received_by_tensor(l, p, owned_prev)]
+    return sram, reads
+
+
+def layer_bytes(cost: CostModel, l: int, p: Partition, prev: Partition | None, reps: int, place: Place,
+                src_place: Callable[[int], Place | None]) -> tuple[float, float]:
+    """(SRAM bytes, NoP byte-hops) per sample of layer l with partition p on `place`;
+    `src_place(q)` is the placement of producer q when it runs in the same segment, else
+    None (DRAM)."""
+    mesh = cost.pkg.mesh
+    sram, reads = layer_pieces(cost, l, p, prev, reps)
     nop = 0.0
-    for t, by in cost.received_by_tensor(l, p, owned_prev):
-        q = cost.net.producer(t)
+    for q, by in reads:
         src = src_place(q) if q is not None else None
         hops = hop_vector(place, src, mesh) if src is not None else dram_hop_vector(place, mesh)
         nop += reps * float((by * hops).sum())

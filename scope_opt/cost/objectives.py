@@ -18,13 +18,13 @@ from scope_opt.cost.evaluate import Evaluation
 class Objective:
     name: str
     unit: str
-    of: Callable[[Evaluation], float]  # the objective's value of a scored mapping
+    of: Callable[[Evaluation], float]  # the objective's value of a feasible scored mapping (see `value`)
     summary: str
 
 
 OBJECTIVES: dict[str, Objective] = {o.name: o for o in (
     Objective("latency", "s", lambda ev: ev.latency_s, "batch latency T = sum over segments of T_s"),
-    Objective("energy", "J", lambda ev: ev.energy.total_j if ev.feasible else math.inf,
+    Objective("energy", "J", lambda ev: ev.energy.total_j,
               "energy per sample = MACs + SRAM + NoP byte-hops + DRAM, a sum over segments"),
     Objective("edp", "J s", lambda ev: ev.latency_s * ev.energy.total_j,
               "energy-delay product T x E (batch latency times energy per sample)"),

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
 
+from scope_opt.cost.objectives import OBJECTIVES
 from scope_opt.cost.terms import CostTerms
 from scope_opt.errors import InputError
 from scope_opt.methods.enumerate import DEFAULT_MAX_MAPPINGS
@@ -89,7 +90,7 @@ def _model(backend: Backend):
 
 
 _SOLVER_OPTIONS = ("space", "settings", "export")
-_ALL = ("latency", "energy", "edp")
+_ALL = tuple(OBJECTIVES)  # the exact DP and the enumerator minimise every objective
 METHODS: dict[str, Method] = {m.name: m for m in (
     Method("scope", Kind.HEURISTIC, "search", None, _search("scope"), ("space", "window"), "scope"),
     Method("segmented", Kind.HEURISTIC, "search", "segmented", _search("segmented"), ("window",), "segmented"),

@@ -15,9 +15,10 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from scope_opt.cost import formulas
-from scope_opt.cost.energy import Place, dram_hop_vector, hop_vector, joules
+from scope_opt.cost.energy import Place, dram_hop_vector, hop_vector, joules, layer_pieces
 from scope_opt.cost.terms import CostTerms
 from scope_opt.methods.dp.clusters import binding_chiplets
+from scope_opt.methods.pareto.points import front
 from scope_opt.problem.placement import serpentine
 
 MODES = ("front", "energy")
@@ -32,8 +33,6 @@ class EnergyContext:
 
     terms: CostTerms
     mode: str
-    walk: tuple[int, ...] = ()
-    last_use: tuple[int, ...] = ()  # the last layer reading each layer's output (-1: none)
     memo: dict = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -41,6 +40,7 @@ class EnergyContext:
         self.instance, self.cost, self.pkg = inst, self.terms.reference, inst.package
         self.walk = serpentine(*self.pkg.mesh)
         net = inst.network
+        # the last layer reading each layer's output (-1: none)
         self.last_use = tuple(max(net.consumers.get(layer.name, ()), default=-1) for layer in net.layers)
         self.producers = tuple(tuple(net.producer(t) for t in net.reads(l)) for l in range(len(net.layers)))
         self.keep: dict[int, np.ndarray] = {}
@@ -65,23 +65,15 @@ class EnergyContext:
         return self.keep[n]
 
     def partition(self, n: int, j: int) -> tuple[int, int]:
-        return self.partitions(n)[j]
-
-    def partitions(self, n: int) -> tuple[tuple[int, int], ...]:
-        return self.instance.allowed_partitions[n]
+        return self.instance.allowed_partitions[n][j]
 
     def parts_of(self, l: int, j: int, jprev: int | None, n: int) -> tuple[float, list]:
         """(SRAM bytes, [(producer, bytes received per chiplet)]) of layer l: partition j on
         n chiplets, jprev the previous layer's in the same cluster (None: it starts one)."""
         key = ("parts", l, j, jprev, n)
         if key not in self.memo:
-            cost, p = self.cost, self.partition(n, j)
-            prev = self.partition(n, jprev) if jprev is not None and cost.owns_from_previous(l) else None
-            rec = cost.received(l, p, prev)
-            sram = float((cost.weight_bytes(l, p) + cost.needed_bytes(l, p) + rec + cost.act_bytes(l, p)
-                          - cost.needed_bytes(l, p)).sum())
-            reads = [(q, by) for q, (_, by) in zip(self.producers[l], cost.received_by_tensor(l, p, prev))]
-            self.memo[key] = (sram, reads)
+            prev = self.partition(n, jprev) if jprev is not None else None
+            self.memo[key] = layer_pieces(self.cost, l, self.partition(n, j), prev)
         return self.memo[key]
 
     def inner_j(self, l: int, j: int, jprev: int | None, n: int, y: int, u: int) -> float:
@@ -136,7 +128,6 @@ def _prune(labels: list[tuple], use_time: bool) -> list[tuple]:
 
 def _reduce(cx: EnergyContext, labels: list[tuple]) -> dict[CrossKey, list[Option]]:
     """Per cross key: the non-dominated (T_c, inner energy) options, or the least energy."""
-    from scope_opt.methods.pareto.points import front
     by_key: dict[CrossKey, list[Option]] = {}
     for v in labels:
         by_key.setdefault(v[5], []).append((v[0], v[1], v[4]))

@@ -6,6 +6,7 @@ labelled `feasible`, with a lower bound on the objective that holds for every ma
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import time
 from collections.abc import Callable
@@ -14,7 +15,7 @@ from scope_opt.cost.energy import PJ, mac_joules
 from scope_opt.cost.objectives import value
 from scope_opt.cost.terms import CostTerms
 from scope_opt.methods.deadline import OutOfTime, deadline_after
-from scope_opt.methods.dp.out_of_time import SEARCH_FOR_SPACE, lower_bound_s
+from scope_opt.methods.dp.out_of_time import incumbent, lower_bound_s
 from scope_opt.methods.pareto.chain import FrontPoint, energy_front
 from scope_opt.methods.result import SolveResult
 from scope_opt.problem.instance import Instance
@@ -44,17 +45,15 @@ def energy_lower_bound_j(terms: CostTerms) -> float:
 
 def _timed_out(instance: Instance, space: str, objective: str, terms: CostTerms, limit_s: float, elapsed: float,
                step: str, settings: dict) -> SolveResult:
-    from scope_opt.methods.scope.search import search
-    found = search(instance, SEARCH_FOR_SPACE[space], space if space == "merged" else None, terms=terms)
+    """The latency DP's fallback (the Scope search's mapping, labelled), with a bound on
+    this objective: the energy bound, times the latency bound for EDP."""
+    res = incumbent(instance, space, terms, "dp", limit_s, elapsed, step, settings, {})
+    if res.status != "feasible":
+        return dataclasses.replace(res, objective=objective)
     e_lb = energy_lower_bound_j(terms)
     bound = e_lb if objective == "energy" else e_lb * lower_bound_s(terms)
-    ok = found.evaluation is not None and found.evaluation.feasible
-    stats = {"timed_out": True, "timed_out_in": step, "incumbent": SEARCH_FOR_SPACE[space],
-             "reason": f"the time limit ({limit_s:g} s) ran out in the {step}; returning the "
-                       f"{SEARCH_FOR_SPACE[space]} search's mapping"}
-    return SolveResult("dp", space, "feasible" if ok else "unknown", found.mapping if ok else None,
-                       found.evaluation if ok else None, min(bound, value(objective, found.evaluation)) if ok else None,
-                       elapsed + found.solve_time_s, None, settings, stats, objective)
+    res = dataclasses.replace(res, objective=objective)
+    return dataclasses.replace(res, bound_s=min(bound, res.value))
 
 
 def solve_energy_dp(instance: Instance, space: str, objective: str, terms: CostTerms | None = None,
