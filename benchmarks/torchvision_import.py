@@ -29,7 +29,8 @@ ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "results"
 EXPORTERS = ("legacy", "dynamo")
 BUNDLED = {"alexnet": "alexnet", "vgg16": "vgg16", "resnet18": "resnet18", "resnet50": "resnet50",
-           "resnet152": "resnet152", "mobilenet_v2": "mobilenetv2"}  # torchvision name -> models/*.yaml
+           "resnet152": "resnet152", "mobilenet_v2": "mobilenetv2", "convnext_tiny": "convnext_tiny",
+           "vit_b_16": "vit_b_16"}  # torchvision name -> models/*.yaml
 METHODS = ("dp", "scope")
 TIMEOUT_S = 900  # a solve that takes longer is recorded as timed out, never waited on
 TIME_LIMIT_S = 60  # dp's --time-limit: past it, dp returns the Scope search's mapping, labelled, with its gap

@@ -1,6 +1,7 @@
 """Random tiny instances for property-based tests: chains with residual edges, pools
-(of concatenations, ceil_mode, global) and eltwise layers (broadcast SE scales), 1 to 8
-chiplets, batch 1 to 16, K/H or hybrid partitions."""
+(of concatenations, ceil_mode, global) and eltwise layers (broadcast SE scales), or token
+networks with attention (matmul_t, softmax, matmul), layernorm and token selection; 1 to
+8 chiplets, batch 1 to 16, K/H or hybrid partitions."""
 
 from hypothesis import strategies as st
 
@@ -24,9 +25,53 @@ def _pool(draw, name, prev, shapes):
 
 
 @st.composite
+def _token_layers(draw, n_layers):
+    """A token network (D features of T tokens, W = 1): linear layers (1x1 convs, with
+    residuals), layernorms, attention blocks (scores = matmul_t(x, y) per head, softmax,
+    context = matmul(scores, v)) and a last selection of the first tokens."""
+    D, T = draw(st.sampled_from([4, 8])), draw(st.sampled_from([2, 3, 5]))
+    layers, shapes = [], {"input": (D, T)}
+    i = 0
+    while i < n_layers:
+        prev = layers[-1]["name"] if layers else "input"
+        c, t = shapes[prev]
+        kind = draw(st.integers(0, 3))
+        if kind == 0 and n_layers - i >= 3:
+            heads = draw(st.sampled_from([h for h in (1, 2, 4) if c % h == 0]))
+            keys = [n for n, (cc, _) in shapes.items() if cc == c]
+            y = draw(st.sampled_from(keys))
+            v = draw(st.sampled_from([n for n, (_, tt) in shapes.items() if tt == shapes[y][1]]))
+            layers += [{"name": f"l{i}", "op": "matmul_t", "inputs": [prev, y], "groups": heads},
+                       {"name": f"l{i + 1}", "op": "softmax", "groups": heads},
+                       {"name": f"l{i + 2}", "op": "matmul", "inputs": [f"l{i + 1}", v], "groups": heads}]
+            shapes[f"l{i}"] = shapes[f"l{i + 1}"] = (heads * shapes[y][1], t)
+            shapes[f"l{i + 2}"] = (shapes[v][0], t)
+            i += 3
+            continue
+        if kind == 1:
+            layers.append({"name": f"l{i}", "op": "layernorm"})
+        elif kind == 2 and i == n_layers - 1 and t > 1:
+            layers.append({"name": f"l{i}", "op": "tokens", "H": draw(st.integers(1, t - 1))})
+            t = layers[-1]["H"]
+        else:
+            k = draw(st.sampled_from([4, 8]))
+            layers.append({"name": f"l{i}", "K": k})
+            c = k
+            same = [n for n, (cc, tt) in shapes.items() if n not in (prev, "input") and (cc, tt) == (k, t)]
+            if same and draw(st.booleans()):
+                layers[-1]["residual"] = draw(st.sampled_from(same))
+        shapes[f"l{i}"] = (c, t)
+        i += 1
+    return {"input": {"C": D, "H": T, "W": 1}, "layers": layers}
+
+
+@st.composite
 def tiny_instances(draw, max_layers=4, max_chiplets=8, wide=False):
-    """Random chains with residuals; `wide`: also many chiplets (up to 4x4) and large SRAM."""
+    """Random chains with residuals, or token networks with attention (one in four);
+    `wide`: also many chiplets (up to 4x4) and large SRAM."""
     n_layers = draw(st.integers(2, max_layers))
+    if draw(st.integers(0, 3)) == 0:
+        return draw(_package(build_network(draw(_token_layers(n_layers)), "(random)", "random"), max_chiplets, wide))
     c0 = draw(st.sampled_from([2, 4, 8]))
     hw = draw(st.sampled_from([4, 6, 8]))
     layers = []
@@ -56,6 +101,11 @@ def tiny_instances(draw, max_layers=4, max_chiplets=8, wide=False):
         layers.append(layer)
         shapes[layer["name"]] = (k, h_out)
     net = build_network({"input": {"C": c0, "H": hw, "W": hw}, "layers": layers}, "(random)", "random")
+    return draw(_package(net, max_chiplets, wide))
+
+
+@st.composite
+def _package(draw, net, max_chiplets, wide):
     meshes = [(1, 1), (2, 1), (3, 1), (2, 2), (4, 1), (3, 2), (4, 2), (2, 3)] + ([(3, 3), (5, 2), (4, 3), (4, 4)] if wide else [])
     mesh = draw(st.sampled_from(meshes))
     mesh = mesh if mesh[0] * mesh[1] <= max_chiplets else (2, 1)

@@ -18,7 +18,7 @@ from scope_opt.problem.operators import Channels, Compute, Rows
 
 CH_ALL, CH_SAME = int(Channels.ALL), int(Channels.SAME)  # rule codes as plain ints for the kernels
 ROWS_ALL, ROWS_SAME = int(Rows.ALL), int(Rows.SAME)
-COMPUTE_VECTOR = int(Compute.VECTOR)
+COMPUTE_VECTOR, COMPUTE_NONE = int(Compute.VECTOR), int(Compute.NONE)
 
 
 class LayerArrays(NamedTuple):
@@ -158,7 +158,9 @@ def _tables_for_n(la, parts, n, pe_k, pe_c, e, freq_hz, nop_bps):
             for i in range(n):
                 k0, k1, h0, h1 = cur[0, j, i], cur[1, j, i], cur[2, j, i], cur[3, j, i]
                 kb, hb = k1 - k0, h1 - h0
-                if la.compute[l] == COMPUTE_VECTOR:
+                if la.compute[l] == COMPUTE_NONE:
+                    c = 0
+                elif la.compute[l] == COMPUTE_VECTOR:
                     c = -(-(kb * hb * la.W[l]) // pe_k)
                 else:
                     c = (-(-kb // pe_k)) * (-(-la.cpg[l] // pe_c)) * hb * la.W[l] * la.R[l] * la.S[l]

@@ -111,6 +111,8 @@ class CostModel:
         layer = self.net.layers[l]
         b = self.blocks(l, part)
         kb, hb = b.k1 - b.k0, b.h1 - b.h0
+        if layer.spec.compute is Compute.NONE:
+            return 0.0
         if layer.spec.compute is Compute.VECTOR:
             cycles = -(-(kb * hb * layer.W) // self.pkg.pe_k)
         else:

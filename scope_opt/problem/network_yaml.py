@@ -9,7 +9,7 @@ from typing import Any
 from scope_opt.errors import InputError
 from scope_opt.formats.inputs import number, parse, read_text, text_value
 from scope_opt.problem.network import NETWORK_INPUT, OPS, Layer, Network, Tensor
-from scope_opt.problem.operators import OPERATORS, operands
+from scope_opt.problem.operators import OPERATORS, Channels, Compute, operands
 
 MAX_DIM = 2**20  # channels, rows, columns of one tensor (docs/instances.md)
 MAX_KERNEL = 4096  # R, S, stride, pad
@@ -93,6 +93,52 @@ def _broadcast_shape(rl: dict, names: list[str], ins: list[Tensor], where: str,
     return out.C, out.H, out.W, 0, False
 
 
+def _no_kernel(rl: dict, op: str, where: str, src: str) -> None:
+    for key, none in (("R", 1), ("S", 1), ("stride", 1), ("pad", 0), ("ceil_mode", False)):
+        if rl.get(key, none) != none:
+            raise InputError(src, f"{where}.{key}", f"a {op} layer has no kernel: remove R, S, stride, pad and ceil_mode")
+
+
+def _tokens_shape(rl: dict, ins: list[Tensor], where: str, src: str) -> tuple[int, int, int, int, bool]:
+    """A tokens layer: its input's positions as H tokens of C features (W = 1).  H is
+    given: more than H x W prepends learned tokens (a class token), fewer keeps the first."""
+    _no_kernel(rl, "tokens", where, src)
+    if len(ins) != 1:
+        raise InputError(src, f"{where}.inputs", "a tokens layer reads one input")
+    if "H" not in rl:
+        raise InputError(src, f"{where}.H", f"required: the token count (the input has {ins[0].H * ins[0].W} "
+                                            "positions; more prepends learned tokens, fewer keeps the first)")
+    if rl.get("W", 1) != 1:
+        raise InputError(src, f"{where}.W", f"tokens have W = 1, got {rl['W']!r}")
+    return ins[0].C, _int(rl, "H", where, src), 1, 0, False
+
+
+def _matmul_shape(rl: dict, op: str, names: list[str], ins: list[Tensor], heads: int, where: str,
+                  src: str) -> tuple[int, int, int, int, bool, int]:
+    """Attention's matmuls over tokens (W = 1), `groups` = heads.  matmul_t(Q, K): Q and K
+    have D features, the output is heads x T_k channels of Q's T_q rows.  matmul(P, V): P
+    has heads x T_k channels, V has T_k rows, the output V's channels of P's rows."""
+    _no_kernel(rl, op, where, src)
+    if len(ins) != 2:
+        raise InputError(src, f"{where}.inputs", f"a {op} layer reads two inputs, got {len(ins)}")
+    (a, b), (na, nb) = ins, names
+    for name, t in zip(names, ins):
+        if t.W != 1:
+            raise InputError(src, f"{where}.inputs", f"'{name}' is {t.C}x{t.H}x{t.W}; a {op} reads tokens (W = 1)")
+    if op == "matmul_t":
+        if a.C != b.C:
+            raise InputError(src, f"{where}.inputs", f"'{na}' has {a.C} features and '{nb}' {b.C}; Q and K must have the same")
+        K = heads * b.H
+    else:
+        if a.C != heads * b.H:
+            raise InputError(src, f"{where}.inputs", f"'{na}' has {a.C} channels; expected heads x tokens of '{nb}' = "
+                                                     f"{heads} x {b.H} = {heads * b.H}")
+        K = b.C
+    if rl.get("H", a.H) != a.H:
+        raise InputError(src, f"{where}.H", f"expected {a.H} (the rows of '{na}'), got {rl['H']!r}")
+    return a.C, a.H, 1, 0, False, K
+
+
 def _spatial_shape(rl: dict, ins: list[Tensor], R: int, S: int, stride: int, where: str,
                    src: str) -> tuple[int, int, int, int, bool]:
     """A conv or pool: output rows and columns from the producers, checked against any given."""
@@ -120,23 +166,30 @@ def _ceil_mode(rl: dict, where: str, src: str) -> bool:
     value = rl.get("ceil_mode", False)
     if not isinstance(value, bool):
         raise InputError(src, f"{where}.ceil_mode", f"expected true or false, got {value!r}")
-    if value and not OPERATORS[rl.get("op", "conv")].keeps_channels:
+    if value and rl.get("op", "conv") != "pool":
         raise InputError(src, f"{where}.ceil_mode", "only a pool rounds its output up; remove ceil_mode from this layer")
     return value
 
 
-def _channels(rl: dict, op: str, C: int, groups: int, n_inputs: int, where: str, src: str) -> tuple[int, int]:
-    """(K, groups): a channel-keeping operator (pool) has K = C and one group per channel."""
-    if OPERATORS[op].keeps_channels:
-        K = _int(rl, "K", where, src, C)
-        if K != C:
-            raise InputError(src, f"{where}.K", f"a pool keeps its channels: expected K = C = {C}, got {K}")
-        groups = C
+def _channels(rl: dict, op: str, C: int, groups: int, n_inputs: int, where: str, src: str,
+              K_from_inputs: int | None = None) -> tuple[int, int]:
+    """(K, groups): a channel-keeping operator (pool, layernorm, softmax) has K = C, and a
+    channel-wise one (pool, eltwise, tokens) one group per channel; a matmul's K follows
+    from its inputs."""
+    spec = OPERATORS[op]
+    fixed = C if spec.keeps_channels else K_from_inputs
+    if fixed is not None:
+        K = _int(rl, "K", where, src, fixed)
+        if K != fixed:
+            why = "keeps its channels: expected K = C" if spec.keeps_channels else "takes K from its inputs: expected K"
+            raise InputError(src, f"{where}.K", f"a{'n' if op[0] in 'aeiou' else ''} {op} layer {why} = {fixed}, got {K}")
+        if spec.channels is Channels.SAME:
+            groups = C
     else:
         K = _int(rl, "K", where, src)
     if C % groups or K % groups:
         raise InputError(src, f"{where}.groups", f"groups = {groups} must divide C = {C} and K = {K}")
-    if groups > 1 and n_inputs > 1 and not OPERATORS[op].keeps_channels:
+    if groups > 1 and n_inputs > 1 and not spec.keeps_channels and spec.input_rules is None:
         raise InputError(src, f"{where}.inputs", "a grouped layer reads exactly one input")
     return K, groups
 
@@ -163,16 +216,23 @@ def build_layer(rl: Any, i: int, previous: str, shapes: dict, src: str) -> Layer
     S = _int(rl, "S", where, src, R, maximum=MAX_KERNEL)
     stride = _int(rl, "stride", where, src, 1, maximum=MAX_KERNEL)
     groups = _int(rl, "groups", where, src, 1)
-    if OPERATORS[op].broadcast:
+    k_in = None
+    if OPERATORS[op].input_rules is not None:
+        c_in, H, W, pad, flatten, k_in = _matmul_shape(rl, op, inputs, ins, groups, where, src)
+    elif op == "tokens":
+        c_in, H, W, pad, flatten = _tokens_shape(rl, ins, where, src)
+    elif OPERATORS[op].broadcast:
         c_in, H, W, pad, flatten = _broadcast_shape(rl, inputs, ins, where, src)
     elif OPERATORS[op].flattened is not None:
         c_in, H, W, pad, flatten = _vector_shape(rl, ins, where, src)
     else:
+        if OPERATORS[op].compute is not Compute.MAC and OPERATORS[op].keeps_channels and op != "pool":
+            _no_kernel(rl, op, where, src)
         c_in, H, W, pad, flatten = _spatial_shape(rl, ins, R, S, stride, where, src)
     C = rl.get("C", c_in)
     if C != c_in:
         raise InputError(src, f"{where}.C", f"expected {c_in} (the producers' output{' flattened' if flatten else ''}), got {C!r}")
-    K, groups = _channels(rl, op, C, groups, len(inputs), where, src)
+    K, groups = _channels(rl, op, C, groups, len(inputs), where, src, k_in)
     residual = _residual(rl, shapes, Tensor(K, H, W), where, src)
     if not isinstance(C, int) or isinstance(C, bool):
         raise InputError(src, f"{where}.C", f"expected an integer, got {C!r}")

@@ -30,9 +30,100 @@ def _load(path: Path):
         raise InputError(path, "graph", "the ONNX graph has no nodes; expected a model with Conv/Gemm layers")
     try:
         model = onnx.shape_inference.infer_shapes(model)
+        for _ in range(4):  # each pass makes more shapes static, and so more Shape nodes foldable
+            if not _fold_shape_arithmetic(model):
+                break
+            model = onnx.shape_inference.infer_shapes(model)
     except Exception:
         pass  # shapes of weights and the input still come from the graph's declarations
     return model
+
+
+SHAPE_OPS = {"Shape", "Gather", "Slice", "Concat", "Unsqueeze", "Squeeze", "Cast", "Add", "Sub", "Mul", "Div", "Mod",
+             "Equal", "Where", "ConstantOfShape", "Reshape", "Constant", "Range", "Neg", "Abs"}
+SHAPE_TARGETS = {"Reshape": 1, "Expand": 1, "ConstantOfShape": 0, "Tile": 1}  # node -> its input that is a shape
+
+
+def _fold_shape_arithmetic(model) -> bool:
+    """The legacy exporter computes some Reshape and Expand targets from Shape nodes
+    (torchvision's MultiheadAttention), which ONNX's shape inference leaves unknown.
+    Evaluate that integer arithmetic from the static shapes, and give such a node its
+    target as a constant (a copy of the graph: nothing is written back).  True when a
+    target was filled in."""
+    import numpy as np
+    from onnx import numpy_helper
+    g = model.graph
+    static = {k: v for k, v in _shapes(model).items() if all(isinstance(d, int) and d > 0 for d in v)}
+    known = {i.name: numpy_helper.to_array(i) for i in g.initializer if i.data_type in (6, 7)}
+    changed = False
+    for node in g.node:
+        if node.op_type in SHAPE_TARGETS:
+            src = node.input[SHAPE_TARGETS[node.op_type]]
+            if src in known and not any(i.name == src for i in g.initializer):
+                name = f"{src}__folded"
+                if not any(i.name == name for i in g.initializer):
+                    g.initializer.append(numpy_helper.from_array(known[src].astype(np.int64), name))
+                node.input[SHAPE_TARGETS[node.op_type]] = name
+                changed = True
+        if node.op_type not in SHAPE_OPS:
+            continue
+        value = _evaluate(node, known, static)
+        if value is not None:
+            known[node.output[0]] = value
+    return changed
+
+
+def _evaluate(node, known: dict, static: dict):
+    """One node of integer shape arithmetic, or None when an input is not known."""
+    import numpy as np
+    from onnx import numpy_helper
+    a = _attrs(node)
+    if node.op_type == "Constant":
+        t = a.get("value")
+        return numpy_helper.to_array(t) if t is not None and t.data_type in (6, 7) else None
+    if node.op_type == "Shape":
+        return np.array(static[node.input[0]], dtype=np.int64) if node.input[0] in static else None
+    ins = [known.get(i) for i in node.input if i]
+    if not ins or len(ins) < len([i for i in node.input if i]) or any(v is None for v in ins):
+        return None
+    x = ins[0]
+    op = node.op_type
+    if op in ("Add", "Sub", "Mul", "Div", "Mod", "Equal"):
+        f = {"Add": np.add, "Sub": np.subtract, "Mul": np.multiply, "Div": np.floor_divide, "Mod": np.mod,
+             "Equal": np.equal}[op]
+        return f(x, ins[1])
+    if op == "Where":
+        return np.where(x, ins[1], ins[2])
+    if op in ("Cast", "Neg", "Abs"):
+        return {"Cast": x, "Neg": -x, "Abs": np.abs(x)}[op].astype(np.int64)
+    if op == "Gather":
+        return np.take(x, ins[1], axis=a.get("axis", 0))
+    if op == "Concat":
+        return np.concatenate([np.atleast_1d(v) for v in ins], axis=a.get("axis", 0))
+    if op == "Unsqueeze":
+        axes = a.get("axes", ins[1].tolist() if len(ins) > 1 else [0])
+        return np.expand_dims(x, tuple(axes))
+    if op == "Squeeze":
+        axes = a.get("axes", ins[1].tolist() if len(ins) > 1 else None)
+        return np.squeeze(x, tuple(axes) if axes is not None else None)
+    if op == "Slice":
+        starts, ends = ins[1].tolist(), ins[2].tolist()
+        axes = ins[3].tolist() if len(ins) > 3 else list(range(len(starts)))
+        steps = ins[4].tolist() if len(ins) > 4 else [1] * len(starts)
+        index = [slice(None)] * x.ndim
+        for ax, st, en, sp in zip(axes, starts, ends, steps):
+            index[ax] = slice(st, en, sp)
+        return x[tuple(index)]
+    if op == "ConstantOfShape":
+        t = a.get("value")
+        fill = numpy_helper.to_array(t).ravel()[0] if t is not None else 0
+        dims = x.astype(np.int64).tolist()
+        return np.full(dims, fill) if int(np.prod(dims)) <= 1 << 16 else None  # shapes, not data
+    if op == "Reshape":
+        return x.reshape(ins[1].tolist())
+    if op == "Range":
+        return np.arange(x, ins[1], ins[2])
+    return None
 
 
 def _constant(g, name: str):

@@ -5,8 +5,9 @@ file absent) imports too (docs/onnx.md).
 
 Conv, Gemm/MatMul with a constant weight (fc), Add of two tensors (a residual, folded into
 the layer that ends the block), Concat on channels, MaxPool/AveragePool/Global*Pool and
-Flatten/Reshape map to layers; element-wise and normalisation operators fold away;
-anything else is refused by name (or dropped with --skip-unsupported)."""
+Flatten/Reshape map to layers; attention, LayerNormalization and tokens are followed
+through their layouts (onnx_tokens.py); element-wise and normalisation operators fold
+away; anything else is refused by name (or dropped with --skip-unsupported)."""
 
 from __future__ import annotations
 
@@ -21,14 +22,17 @@ from scope_opt.problem.network_yaml import build_network
 from scope_opt.problem.onnx_graph import _attrs, _data_input, _input_chw, _load, _safe_name, _shapes
 from scope_opt.problem.onnx_pool import POOL_OPS, pool
 from scope_opt.problem.onnx_residual import _fold_residual
+from scope_opt.problem import onnx_labels as lab, onnx_tokens as tok
 
-LAYER_OPS = ("Conv", "Gemm", "MatMul", "Add", "Mul", "Concat", *POOL_OPS, "Flatten", "Reshape")
+LAYER_OPS = ("Conv", "Gemm", "MatMul", "Add", "Mul", "Concat", *POOL_OPS, "Flatten", "Reshape", "Softmax", *tok.TOKEN_OPS)
 FOLDED_OPS = ("Relu", "Clip", "Sigmoid", "HardSigmoid", "HardSwish", "LeakyRelu", "PRelu", "Elu", "Selu", "Tanh",
-              "Softplus", "BatchNormalization", "InstanceNormalization", "LRN", "Identity", "Dropout", "Softmax",
+              "Softplus", "BatchNormalization", "InstanceNormalization", "LRN", "Identity", "Dropout",
               "LogSoftmax", "Cast", "Squeeze", "Unsqueeze", "Erf", "Gelu")
 CONSTANT_ARITHMETIC = ("Add", "Sub", "Mul", "Div")  # with one constant operand: a bias or a scale, folded
 KNOWN_OPS = set(LAYER_OPS) | set(FOLDED_OPS) | set(CONSTANT_ARITHMETIC)
-SUPPORTED_TEXT = ("Conv, Gemm/MatMul (constant weight), Add (residual), Add/Sub/Mul/Div of two tensors (eltwise, "
+SUPPORTED_TEXT = ("Conv, Gemm/MatMul (constant weight), MatMul of attention (Q K^T, P V per head), Softmax, "
+                  "LayerNormalization, Transpose and Reshape of attention's heads, Concat/Slice/Gather of tokens, "
+                  "Add (residual), Add/Sub/Mul/Div of two tensors (eltwise, "
                   "broadcast), Concat (channels), MaxPool, AveragePool, "
                   "GlobalAveragePool, GlobalMaxPool, ReduceMean/ReduceMax (over rows and columns), Flatten, Reshape; "
                   "folded: " + ", ".join(FOLDED_OPS))
@@ -47,6 +51,7 @@ class _Layer:
     pad: int | None = None
     residual: str | None = None
     ceil_mode: bool = False
+    H: int | None = None  # a tokens layer's token count
 
 
 @dataclass
@@ -84,6 +89,8 @@ class _Importer:
         x, self.chw = _input_chw(path, x, self.shapes, input_shape)
         self.report = ImportReport({})
         self.ref: dict[str, str | list[str]] = {x: NETWORK_INPUT}  # data tensor -> layer, or the list a Concat joins
+        self.view: dict[str, tuple[str, ...]] = {}  # data tensor -> its axes' labels, when not natural (onnx_tokens)
+        self.qkv: dict[str, list[str]] = {}  # a fused Q, K, V projection -> its three parts
         self.layers: list[_Layer] = []
         self.by_name: dict[str, _Layer] = {}
         self.taken: set[str] = set()
@@ -111,6 +118,9 @@ class _Importer:
             raise InputError(self.path, self.where(node), "reads a Concat output directly; only Conv, Gemm and MatMul can "
                                                           "read concatenated tensors here")
         return r
+
+    def unique(self, raw: str) -> str:
+        return _safe_name(raw, self.taken)
 
     def add_layer(self, node, layer: _Layer) -> None:
         layer.name = _safe_name(node.name or node.output[0], self.taken)
@@ -142,9 +152,8 @@ class _Importer:
         if len(node.input) < 2 or node.input[1] in self.ref or not wshape or len(wshape) != 2:
             raise InputError(self.path, self.where(node), "expected a constant 2-d weight as the second operand (an fc layer)")
         K = wshape[0] if (node.op_type == "Gemm" and a.get("transB", 0)) else wshape[1]
-        if len(self.shapes.get(data[0]) or ()) == 3:  # a linear layer over tokens [N, T, D]: a 1x1 conv, H = T
-            self.add_layer(node, _Layer("", "conv", K, self.sources(data[0])))
-            return
+        if tok.over_features(self, data[0]):  # a linear layer over tokens [N, T, D] (or pixels): a 1x1 conv
+            return tok.linear(self, node, data, K)
         self.add_layer(node, _Layer("", "fc", K, self.sources(data[0])))
 
     def drop(self, node, data) -> None:
@@ -164,10 +173,11 @@ class _Importer:
         block's x * s, a broadcast add) is an eltwise layer."""
         src = [self.single(node, t) for t in data]
         if src[0] == src[1]:
-            self.ref[node.output[0]] = src[0]
+            lab.passes_on(self, node, data[0])
             self.report.folded[f"{node.op_type} (of one tensor)"] += 1
             return
         shapes = [self.shapes.get(t) for t in data]
+        lab.natural(self, node, data)
         if node.op_type == "Add" and (shapes[0] == shapes[1] or None in shapes):
             try:
                 return _fold_residual(self.path, node, self.where(node), src, data, self.uses, self.layers,
@@ -177,6 +187,9 @@ class _Importer:
         self.add_layer(node, _Layer("", "eltwise", 0, src))
 
     def concat(self, node, data, a) -> None:
+        if len(self.shapes.get(data[0]) or ()) == 3 and a.get("axis", 1) in (1, -2):  # tokens [N, T, D]
+            return tok.token_concat(self, node, data)
+        lab.natural(self, node, data)
         if a.get("axis", 1) != 1:
             raise InputError(self.path, self.where(node), f"concatenates on axis {a.get('axis')}; expected a concatenation "
                                                           "on channels (axis 1 of [N, C, H, W])")
@@ -205,15 +218,27 @@ class _Importer:
         if not data or op in ("Shape", "Size"):  # constants, or the metadata of a tensor (shapes for Reshape)
             self.report.folded[op] += 1
             return
-        handler = {"Conv": self.conv, "Gemm": self.fc, "MatMul": self.fc, "Concat": self.concat}.get(op)
-        if handler is not None:
+        handler = {"Conv": self.conv, "Gemm": self.fc, "MatMul": self.fc, "Concat": self.concat,
+                   "Transpose": lab.transpose, "LayerNormalization": tok.layernorm, "Softmax": tok.softmax}.get(op)
+        if op in ("Conv", *POOL_OPS):
+            lab.natural(self, node, data)
+        if op == "MatMul" and len(data) == 2:
+            tok.matmul(self, node, data)
+        elif op in ("Slice", "Gather"):
+            tok.select(self, node, data)
+        elif op in ("Reshape", "Flatten"):
+            lab.reshape(self, node, data)
+            self.report.folded[op] += 1
+        elif handler in (lab.transpose, tok.layernorm, tok.softmax):
+            handler(self, node, data, _attrs(node))
+        elif handler is not None:
             handler(node, data, _attrs(node))
         elif op in POOL_OPS:
             pool(self, node, data, _attrs(node))
         elif op in CONSTANT_ARITHMETIC and len(data) == 2:
             self.binary(node, data)
-        elif op in ("Flatten", "Reshape") or op in FOLDED_OPS or (op in CONSTANT_ARITHMETIC and len(data) == 1):
-            self.ref[node.output[0]] = self.ref[data[0]]
+        elif op in FOLDED_OPS or (op in CONSTANT_ARITHMETIC and len(data) == 1):
+            lab.passes_on(self, node, data[0])
             self.report.folded[op] += 1
         elif self.skip:
             self.drop(node, data)
@@ -242,15 +267,17 @@ def _describe(name: str, chw: tuple[int, int, int], layers: list[_Layer]) -> dic
     prev = NETWORK_INPUT
     for layer in layers:
         d: dict[str, Any] = {"name": layer.name, "op": layer.op}
-        if layer.op not in ("pool", "eltwise"):
+        if layer.op in ("conv", "fc"):
             d["K"] = layer.K
-        if layer.op not in ("fc", "eltwise"):
+        if layer.op in ("conv", "pool"):
             d.update(R=layer.R, S=layer.S, stride=layer.stride)
             if layer.pad is not None:
                 d["pad"] = layer.pad
             if layer.ceil_mode:
                 d["ceil_mode"] = True
-        if layer.groups != 1 and layer.op == "conv":
+        if layer.H is not None:
+            d["H"] = layer.H
+        if layer.groups != 1 and layer.op in ("conv", "softmax", "matmul_t", "matmul"):
             d["groups"] = layer.groups
         if layer.inputs != [prev]:
             d["inputs"] = list(layer.inputs)

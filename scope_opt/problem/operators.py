@@ -5,7 +5,10 @@ producer, with a read rule: which part of it a chiplet with output block
 engine read the same rule codes, so an operator is a row of `OPERATORS`, not a branch.
 
 The whole tensor (an fc reading a spatial tensor flattened, or a broadcast operand) is
-Channels.ALL with Rows.ALL.  docs/cost-model.md gives each rule with a worked example."""
+Channels.ALL with Rows.ALL.  A transformer's tensors are tokens: T tokens of D features
+are D channels of T rows (W = 1), so an H split partitions tokens.  An operator whose
+inputs read differently (attention's two matmuls) gives one rule per input.
+docs/cost-model.md gives each rule with a worked example."""
 
 from __future__ import annotations
 
@@ -34,6 +37,7 @@ class Compute(IntEnum):
 
     MAC = 0  # ceil(K_a / pe_k) * ceil((C/groups) / pe_c) * H_b * W * R * S
     VECTOR = 1  # ceil(K_a * H_b * W / pe_k): one output element per lane per cycle, no MACs
+    NONE = 2  # a layout op: no cycles; what it costs is the data it moves
 
 
 class Role(IntEnum):
@@ -68,6 +72,7 @@ class OperatorSpec:
     flattened: tuple[Channels, Rows] | None = None  # the rules for a spatial input read as a vector
     keeps_channels: bool = False  # K = C (a pool)
     broadcast: bool = False  # inputs combined element by element (not concatenated), size-1 dims broadcast
+    input_rules: tuple[tuple[Channels, Rows], ...] | None = None  # one read rule per input (a matmul's A and B)
 
 
 OPERATORS: dict[str, OperatorSpec] = {
@@ -76,6 +81,19 @@ OPERATORS: dict[str, OperatorSpec] = {
     "pool": OperatorSpec(Compute.VECTOR, False, Channels.SAME, Rows.HALO, keeps_channels=True),
     # x * s, x + y: an SE block's scale, a non-residual add; one output element per input element
     "eltwise": OperatorSpec(Compute.VECTOR, False, Channels.SAME, Rows.SAME, keeps_channels=True, broadcast=True),
+    # LayerNorm over a token's (or a pixel's) features: a chiplet needs every channel of its own rows
+    "layernorm": OperatorSpec(Compute.VECTOR, False, Channels.ALL, Rows.SAME, keeps_channels=True),
+    # softmax over each head's row of scores: the channels of its own heads (groups = heads), its own rows
+    "softmax": OperatorSpec(Compute.VECTOR, False, Channels.GROUP, Rows.SAME, keeps_channels=True),
+    # scores = Q K^T per head: output channels are (head, key token); Q's rows are its own, K's all
+    "matmul_t": OperatorSpec(Compute.MAC, False, Channels.GROUP, Rows.SAME,
+                             input_rules=((Channels.GROUP, Rows.SAME), (Channels.GROUP, Rows.ALL))),
+    # context = P V per head: P's own rows and its heads' channels; V's own channels, every token
+    "matmul": OperatorSpec(Compute.MAC, False, Channels.GROUP, Rows.SAME,
+                           input_rules=((Channels.GROUP, Rows.SAME), (Channels.SAME, Rows.ALL))),
+    # positions as tokens (a patch embedding's H x W flattened, a class token prepended, or
+    # the first tokens kept): each chiplet reads its channels of every position
+    "tokens": OperatorSpec(Compute.NONE, False, Channels.SAME, Rows.ALL, keeps_channels=True),
 }
 RESIDUAL_READ = (Channels.SAME, Rows.SAME)  # a residual add reads the block equal to its own output block
 WEIGHTS_READ = (Channels.SAME, Rows.ALL)  # the slice of its own output channels, for every row
@@ -88,6 +106,9 @@ def operands(op: str, inputs: tuple[str, ...], residual: str | None, groups: int
     inputs (a pool of a concatenation) reads input j's channel c as its own channel
     offset_j + c; an element-wise layer reads all of a size-1 dimension (broadcast)."""
     spec = OPERATORS[op]
+    if spec.input_rules is not None:
+        return tuple(Operand(Role.INPUT, t, c, r) for t, (c, r) in zip(inputs, spec.input_rules)) + \
+            _residual_and_weights(spec, residual)
     if spec.broadcast:
         return _broadcast_operands(inputs, shapes) + _residual_and_weights(spec, residual)
     sizes = [c for c, _, _ in shapes]

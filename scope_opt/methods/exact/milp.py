@@ -24,6 +24,9 @@ from scope_opt.methods.exact.tables import Structure, Tables, mapping_from_choic
 
 
 ABS_GAP_UNITS = 1e-6  # absolute MIP gap, in time units: the solvers' optimality tolerance
+# HiGHS's integrality and row tolerance (default 1e-6): at the default its dual bound could
+# trail a proven optimum by 1e-7 relative on tiny attention nets, so the facade said "feasible"
+HIGHS_MIP_FEASIBILITY_TOL = 1e-9
 
 
 @dataclass
@@ -145,7 +148,8 @@ def solve(t: Tables, mm: MilpModel, backend: Backend, settings: SolverSettings) 
     else:
         solver = StoppableHiGHS(time.monotonic() + settings.time_limit_s, msg=settings.verbose,
                                 timeLimit=settings.time_limit_s, gapRel=gap, gapAbs=ABS_GAP_UNITS,
-                                threads=settings.threads, random_seed=settings.seed)
+                                threads=settings.threads, random_seed=settings.seed,
+                                mip_feasibility_tolerance=HIGHS_MIP_FEASIBILITY_TOL)
         with solver_output_to_stderr():
             mm.prob.solve(solver)
         if solver.cancelled:
