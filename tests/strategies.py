@@ -1,5 +1,6 @@
 """Random tiny instances for property-based tests: chains with residual edges, pools
-(of concatenations, ceil_mode, global) and eltwise layers (broadcast SE scales), or token
+(of concatenations, ceil_mode, global), eltwise layers (broadcast SE scales) and layout
+ops (channel chunks, channel shuffles), or token
 networks with attention (matmul_t, softmax, matmul), layernorm and token selection; 1 to
 8 chiplets, batch 1 to 16, K/H or hybrid partitions."""
 
@@ -89,6 +90,16 @@ def tiny_instances(draw, max_layers=4, max_chiplets=8, wide=False):
                 shapes[f"l{i}g"], partners = (shapes[prev][0], 1), [f"l{i}g"]
             layers.append({"name": f"l{i}", "op": "eltwise", "inputs": [prev, draw(st.sampled_from(partners))]})
             shapes[f"l{i}"] = shapes[prev]
+            continue
+        c_prev = shapes[prev][0]
+        if kind == 3 and c_prev >= 2:  # a layout op: a chunk of channels, or a channel shuffle
+            if c_prev % 2 == 0 and draw(st.booleans()):
+                layers.append({"name": f"l{i}", "op": "shuffle", "groups": 2})
+                shapes[f"l{i}"] = shapes[prev]
+            else:
+                first = draw(st.integers(0, c_prev - 1))
+                layers.append({"name": f"l{i}", "op": "channels", "first": first, "K": draw(st.integers(1, c_prev - first))})
+                shapes[f"l{i}"] = (layers[-1]["K"], shapes[prev][1])
             continue
         k = draw(st.sampled_from([4, 8, 16]))
         r = draw(st.sampled_from([1, 3]))

@@ -244,17 +244,6 @@ layers:
 """)
 
 
-def test_a_channel_shuffle_is_refused_by_name(tmp_path):
-    g = TokenGraph(4, 4, 1)
-    g.inputs = [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 8, 4, 4])]
-    x = g.op("Reshape", ["x", g.const([1, 2, 4, 4, 4])], "groups")
-    x = g.op("Transpose", [x], "shuffle", perm=[0, 2, 1, 3, 4])
-    x = g.op("Reshape", [x, g.const([1, 8, 4, 4])], "merge")
-    out = g.op("Conv", [x, g.const(np.zeros((8, 8, 1, 1)), True)], "c", kernel_shape=[1, 1])
-    with pytest.raises(InputError, match=r"node 'merge' \(Reshape\): makes a channel shuffle"):
-        import_onnx(g.save(tmp_path / "s.onnx", out))
-
-
 def test_a_matmul_of_two_activations_outside_attention_is_refused(tmp_path):
     g = TokenGraph(4, 4, 1)
     out = g.op("MatMul", ["x", g.op("Relu", ["x"], "r")], "mm")
@@ -337,3 +326,47 @@ layers:
   - {name: context, op: matmul, inputs: [softmax, in_proj_v], groups: 2}
   - {name: out_proj, K: 8, residual: input}
 """)
+
+
+SHUFFLE_UNIT = """
+input: {C: 8, H: 4, W: 4}
+layers:
+  - {name: stem, K: 8, R: 3}
+  - {name: x1, op: channels, K: 4, inputs: [stem]}
+  - {name: x2, op: channels, first: 4, K: 4, inputs: [stem]}
+  - {name: b, K: 4}
+  - {name: shuffle, op: shuffle, groups: 2, inputs: [x1, b]}
+"""
+
+
+def test_a_shufflenet_unit_as_the_dynamo_exporter_writes_it(tmp_path):
+    """chunk as Split on channels, the branch, Concat, and channel_shuffle as Reshape
+    into groups, Transpose and Reshape back."""
+    g = TokenGraph(1, 8, 1)
+    g.inputs = [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 8, 4, 4])]
+    x = g.op("Conv", ["x", g.const(np.zeros((8, 8, 3, 3)), True)], "stem", kernel_shape=[3, 3], pads=[1] * 4)
+    g.nodes.append(helper.make_node("Split", [x, g.const([4, 4])], ["x1", "x2"], name="chunk", axis=1))
+    b = g.op("Conv", ["x2", g.const(np.zeros((4, 4, 1, 1)), True)], "b", kernel_shape=[1, 1])
+    y = g.op("Concat", ["x1", b], "cat", axis=1)
+    y = g.op("Transpose", [g.op("Reshape", [y, g.const([1, 2, 4, 4, 4])], "groups")], "swap", perm=[0, 2, 1, 3, 4])
+    out = g.op("Reshape", [y, g.const([1, 8, 4, 4])], "shuffle")
+    want = SHUFFLE_UNIT.replace("x1, op", "chunk_0, op").replace("x2, op", "chunk_4, op").replace("[x1, b]", "[chunk_0, b]")
+    net = same_layers(g.save(tmp_path / "shuffle.onnx", out), want)
+    assert [layer.macs for layer in net.layers] == [8 * 8 * 9 * 16, 0, 0, 4 * 4 * 16, 0]
+
+
+def test_channels_and_shuffle_read_rules_and_round_trip(tmp_path):
+    """docs/cost-model.md's worked example: on 2 chiplets split K, chiplet 1 of x2 (its
+    channels [2, 4)) reads channels [6, 8) of stem; chiplet 0 of the shuffle (its
+    channels [0, 4)) reads every channel of both inputs for its rows; both take 0 cycles."""
+    from scope_opt.problem.onnx_export import export_onnx
+    from scope_opt.problem.onnx_import import load_onnx_network
+    inst = tiny_instance(SHUFFLE_UNIT, mesh=(2, 1))
+    cost = CostModel(inst)
+    r = cost.regions(2, (2, 1))[0]
+    assert (int(r.c0[1]), int(r.c1[1]), int(r.r0[1]), int(r.r1[1])) == (6, 8, 0, 4)
+    assert [(int(x.c0[0]), int(x.c1[0])) for x in cost.regions(4, (2, 1))] == [(0, 4), (0, 4)]
+    assert cost.compute_s(2, (2, 1)) == cost.compute_s(4, (2, 1)) == 0.0
+    export_onnx(inst.network, tmp_path / "s.onnx")
+    onnx.checker.check_model(onnx.load(str(tmp_path / "s.onnx")), full_check=True)
+    assert load_onnx_network(tmp_path / "s.onnx").layers == inst.network.layers

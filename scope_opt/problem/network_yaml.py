@@ -14,7 +14,8 @@ from scope_opt.problem.operators import OPERATORS, Channels, Compute, operands
 MAX_DIM = 2**20  # channels, rows, columns of one tensor (docs/instances.md)
 MAX_KERNEL = 4096  # R, S, stride, pad
 MAX_COUNT = 2**53  # MACs, weights, elements of one layer: exact in int64 and in a float
-LAYER_KEYS = ("name", "op", "K", "C", "H", "W", "R", "S", "stride", "groups", "pad", "ceil_mode", "inputs", "residual")
+LAYER_KEYS = ("name", "op", "K", "C", "H", "W", "R", "S", "stride", "groups", "pad", "ceil_mode", "inputs", "residual",
+              "first")
 
 
 def _int(raw: dict, key: str, where: str, src: str, default: int | None = None, minimum: int = 1,
@@ -91,6 +92,21 @@ def _broadcast_shape(rl: dict, names: list[str], ins: list[Tensor], where: str,
         if rl.get(key, val) != val:
             raise InputError(src, f"{where}.{key}", f"expected {val} (the inputs broadcast), got {rl[key]!r}")
     return out.C, out.H, out.W, 0, False
+
+
+def _first(rl: dict, op: str, C: int, K: int, n_inputs: int, where: str, src: str) -> int:
+    """A channels layer's first channel: it takes channels [first, first + K) of its input."""
+    if op != "channels":
+        if "first" in rl:
+            raise InputError(src, f"{where}.first", "only a channels layer takes a first channel; remove first")
+        return 0
+    if n_inputs != 1:
+        raise InputError(src, f"{where}.inputs", "a channels layer reads one input")
+    first = _int(rl, "first", where, src, 0, minimum=0)
+    if first + K > C:
+        raise InputError(src, f"{where}.K", f"channels [{first}, {first + K}) do not fit the input's {C}; expected "
+                                            f"first + K <= {C}")
+    return first
 
 
 def _no_kernel(rl: dict, op: str, where: str, src: str) -> None:
@@ -226,18 +242,19 @@ def build_layer(rl: Any, i: int, previous: str, shapes: dict, src: str) -> Layer
     elif OPERATORS[op].flattened is not None:
         c_in, H, W, pad, flatten = _vector_shape(rl, ins, where, src)
     else:
-        if OPERATORS[op].compute is not Compute.MAC and OPERATORS[op].keeps_channels and op != "pool":
+        if OPERATORS[op].compute is not Compute.MAC and op != "pool":  # layernorm, softmax, channels, shuffle
             _no_kernel(rl, op, where, src)
         c_in, H, W, pad, flatten = _spatial_shape(rl, ins, R, S, stride, where, src)
     C = rl.get("C", c_in)
     if C != c_in:
         raise InputError(src, f"{where}.C", f"expected {c_in} (the producers' output{' flattened' if flatten else ''}), got {C!r}")
     K, groups = _channels(rl, op, C, groups, len(inputs), where, src, k_in)
+    first = _first(rl, op, C, K, len(inputs), where, src)
     residual = _residual(rl, shapes, Tensor(K, H, W), where, src)
     if not isinstance(C, int) or isinstance(C, bool):
         raise InputError(src, f"{where}.C", f"expected an integer, got {C!r}")
     layer = Layer(name, op, K, C, H, W, R, S, stride, groups, pad, operands(op, tuple(inputs), residual, groups, flatten,
-                                                                                     tuple((t.C, t.H, t.W) for t in ins)))
+                                                                                     tuple((t.C, t.H, t.W) for t in ins), first))
     for what, count in (("MACs", layer.macs), ("weights", layer.weights), ("output elements", layer.out.elements)):
         if count >= MAX_COUNT:
             raise InputError(src, where, f"{what} per sample = {count} exceed 2^53; expected a layer that fits exact integer arithmetic")

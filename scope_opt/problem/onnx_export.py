@@ -135,6 +135,19 @@ class _Writer:
         self.node("MaxPool", [src], layer.name, kernel_shape=[layer.R, layer.S], strides=[layer.stride] * 2,
                   pads=_pads(layer), ceil_mode=int(layer.H > floor_h))
 
+    def channels(self, layer: Layer, src: str) -> None:
+        """A chunk: Slice of channels [first, first + K) on axis 1."""
+        first = -layer.operands[0].offset
+        ends = [self.const(f"{layer.name}__{k}", [v]) for k, v in (("starts", first), ("ends", first + layer.K), ("axes", 1))]
+        self.node("Slice", [src, *ends], layer.name)
+
+    def shuffle(self, layer: Layer, src: str) -> None:
+        """ShuffleNet's channel_shuffle: Reshape into groups, Transpose, Reshape back."""
+        g, c, h, w = layer.groups, layer.K, layer.H, layer.W
+        x = self.node("Reshape", [src, self.const(f"{layer.name}__gshape", [1, g, c // g, h, w])], f"{layer.name}__groups")
+        x = self.node("Transpose", [x], f"{layer.name}__swap", perm=[0, 2, 1, 3, 4])
+        self.node("Reshape", [x, self.const(f"{layer.name}__shape", [1, c, h, w])], layer.name)
+
     def layer(self, layer: Layer) -> None:
         src = list(layer.inputs)
         if layer.op == "eltwise":  # its inputs broadcast, as ONNX's Mul does
@@ -146,7 +159,7 @@ class _Writer:
                 self.form[f"{layer.name}__cat"] = self.form[src[0]]
                 src = [self.node("Concat", src, f"{layer.name}__cat", axis=1)]
             {"tokens": self.tokens, "layernorm": self.layernorm, "conv": self.conv, "fc": self.fc,
-             "pool": self.pool}[layer.op](layer, src[0])
+             "pool": self.pool, "channels": self.channels, "shuffle": self.shuffle}[layer.op](layer, src[0])
 
     def value_info(self, tensor: str):
         t = self.net.shape(tensor)

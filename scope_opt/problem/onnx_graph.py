@@ -41,7 +41,8 @@ def _load(path: Path):
 
 SHAPE_OPS = {"Shape", "Gather", "Slice", "Concat", "Unsqueeze", "Squeeze", "Cast", "Add", "Sub", "Mul", "Div", "Mod",
              "Equal", "Where", "ConstantOfShape", "Reshape", "Constant", "Range", "Neg", "Abs"}
-SHAPE_TARGETS = {"Reshape": 1, "Expand": 1, "ConstantOfShape": 0, "Tile": 1}  # node -> its input that is a shape
+SHAPE_TARGETS = {"Reshape": (1,), "Expand": (1,), "ConstantOfShape": (0,), "Tile": (1,),
+                 "Slice": (1, 2, 3, 4)}  # node -> its inputs that are shapes or indices
 
 
 def _fold_shape_arithmetic(model) -> bool:
@@ -55,15 +56,17 @@ def _fold_shape_arithmetic(model) -> bool:
     g = model.graph
     static = {k: v for k, v in _shapes(model).items() if all(isinstance(d, int) and d > 0 for d in v)}
     known = {i.name: numpy_helper.to_array(i) for i in g.initializer if i.data_type in (6, 7)}
+    inits = {i.name for i in g.initializer}
     changed = False
     for node in g.node:
-        if node.op_type in SHAPE_TARGETS:
-            src = node.input[SHAPE_TARGETS[node.op_type]]
-            if src in known and not any(i.name == src for i in g.initializer):
+        for k in SHAPE_TARGETS.get(node.op_type, ()):
+            src = node.input[k] if k < len(node.input) else ""
+            if src in known and src not in inits:
                 name = f"{src}__folded"
-                if not any(i.name == name for i in g.initializer):
+                if name not in inits:
                     g.initializer.append(numpy_helper.from_array(known[src].astype(np.int64), name))
-                node.input[SHAPE_TARGETS[node.op_type]] = name
+                    inits.add(name)
+                node.input[k] = name
                 changed = True
         if node.op_type not in SHAPE_OPS:
             continue

@@ -52,6 +52,7 @@ class _Layer:
     residual: str | None = None
     ceil_mode: bool = False
     H: int | None = None  # a tokens layer's token count
+    first: int = 0  # a channels layer's first channel
 
 
 @dataclass
@@ -226,8 +227,10 @@ class _Importer:
             tok.matmul(self, node, data)
         elif op in ("Slice", "Gather"):
             tok.select(self, node, data)
+        elif op == "Split":
+            tok.split(self, node, data, _attrs(node))
         elif op in ("Reshape", "Flatten"):
-            lab.reshape(self, node, data)
+            tok.reshape(self, node, data)
             self.report.folded[op] += 1
         elif handler in (lab.transpose, tok.layernorm, tok.softmax):
             handler(self, node, data, _attrs(node))
@@ -267,8 +270,10 @@ def _describe(name: str, chw: tuple[int, int, int], layers: list[_Layer]) -> dic
     prev = NETWORK_INPUT
     for layer in layers:
         d: dict[str, Any] = {"name": layer.name, "op": layer.op}
-        if layer.op in ("conv", "fc"):
+        if layer.op in ("conv", "fc", "channels"):
             d["K"] = layer.K
+        if layer.first:
+            d["first"] = layer.first
         if layer.op in ("conv", "pool"):
             d.update(R=layer.R, S=layer.S, stride=layer.stride)
             if layer.pad is not None:
@@ -277,7 +282,7 @@ def _describe(name: str, chw: tuple[int, int, int], layers: list[_Layer]) -> dic
                 d["ceil_mode"] = True
         if layer.H is not None:
             d["H"] = layer.H
-        if layer.groups != 1 and layer.op in ("conv", "softmax", "matmul_t", "matmul"):
+        if layer.groups != 1 and layer.op in ("conv", "softmax", "matmul_t", "matmul", "shuffle"):
             d["groups"] = layer.groups
         if layer.inputs != [prev]:
             d["inputs"] = list(layer.inputs)

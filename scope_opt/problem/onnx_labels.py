@@ -89,16 +89,8 @@ def transpose(imp: _Importer, node, data: list[str], a: dict) -> None:
     if len(perm) != len(lab):
         raise InputError(imp.path, imp.where(node), f"transposes a tensor of unknown rank by perm {perm}; expected a "
                                                     "tensor whose shape ONNX's shape inference knows")
-    imp.ref[node.output[0]] = imp.single(node, data[0])
+    imp.ref[node.output[0]] = imp.ref[data[0]]  # a concatenation too: a channel shuffle reads one
     set_labels(imp, node.output[0], tuple(lab[p] for p in perm))
-
-
-def reshape(imp: _Importer, node, data: list[str]) -> None:
-    """Reshape and Flatten: adjacent axes merge or one splits, by the shapes."""
-    src = data[0]
-    lab = _reshaped(imp, node, labels(imp, src), imp.shapes.get(src), imp.shapes.get(node.output[0]))
-    imp.ref[node.output[0]] = imp.ref[src]
-    set_labels(imp, node.output[0], lab)
 
 
 def _reshaped(imp: _Importer, node, lab, inp, out) -> tuple[str, ...]:
@@ -132,11 +124,11 @@ def _reshaped(imp: _Importer, node, lab, inp, out) -> tuple[str, ...]:
 def _merge(imp: _Importer, node, parts: tuple[str, ...]) -> str:
     if parts in MERGED:
         return MERGED[parts]
+    if parts == ("e", "h"):  # channels split into groups, transposed, merged back: ShuffleNet's channel shuffle
+        return "shuffle"
     if parts[-1] == "c" and all(p in ("y", "x", "yx") for p in parts[:-1]) or parts[0] == "c":
         return "cyx" if parts[0] == "c" else "yxc"  # an fc reads it flattened
-    what = "a channel shuffle (channels split into groups, transposed and merged back)" if parts == ("e", "h") else \
-        f"axes {_text(parts)} merged into one"
-    raise InputError(imp.path, imp.where(node), f"makes {what}; scope-opt follows the heads of attention, patches as "
+    raise InputError(imp.path, imp.where(node), f"makes axes {_text(parts)} merged into one; scope-opt follows the heads of attention, patches as "
                                                 "tokens and channels-last layouts only")
 
 

@@ -8,19 +8,58 @@ from typing import TYPE_CHECKING
 
 from scope_opt.errors import InputError
 from scope_opt.problem.onnx_graph import _constant
-from scope_opt.problem.onnx_labels import _text, core, labels, passes_on, set_labels
+from scope_opt.problem.onnx_labels import _reshaped, _text, core, is_natural, labels, passes_on, set_labels
 
 if TYPE_CHECKING:
     from scope_opt.problem.onnx_import import _Importer
 
-TOKEN_OPS = ("Transpose", "LayerNormalization", "Slice", "Gather")
+TOKEN_OPS = ("Transpose", "LayerNormalization", "Slice", "Gather", "Split")
 
 
 def _layer(imp: _Importer, node, op: str, inputs: list[str], lab: tuple[str, ...] | None = None, **fields) -> None:
     from scope_opt.problem.onnx_import import _Layer
-    imp.add_layer(node, _Layer("", op, 0, inputs, **fields))
+    imp.add_layer(node, _Layer("", op, fields.pop("K", 0), inputs, **fields))
     if lab is not None:
         set_labels(imp, node.output[0], lab)
+
+
+def reshape(imp: _Importer, node, data: list[str]) -> None:
+    """Reshape and Flatten: adjacent axes merge or one splits, by the shapes; groups of
+    channels merged back in swapped order are a channel shuffle layer."""
+    src = data[0]
+    lab = _reshaped(imp, node, labels(imp, src), imp.shapes.get(src), imp.shapes.get(node.output[0]))
+    if "shuffle" not in lab:
+        imp.ref[node.output[0]] = imp.ref[src]
+        set_labels(imp, node.output[0], lab)
+        return
+    before = labels(imp, src)
+    groups = imp.shapes[src][before.index("h")]
+    if len(lab) != 4 or not is_natural(tuple("c" if a == "shuffle" else a for a in lab), imp.shapes.get(node.output[0])):
+        raise InputError(imp.path, imp.where(node), f"shuffles the channels of a tensor laid out as {_text(before)}; "
+                                                    "expected [N, C, H, W] (ShuffleNet's channel_shuffle)")
+    _layer(imp, node, "shuffle", imp.sources(src), groups=groups)
+
+
+def split(imp: _Importer, node, data: list[str], a: dict) -> None:
+    """Split on channels (torch's chunk, as the dynamo exporter writes it): one channels
+    layer per part."""
+    from scope_opt.problem.onnx_import import _Layer
+    shape, lab = imp.shapes.get(data[0]) or [], labels(imp, data[0])
+    axis = a.get("axis", 0) % max(len(shape), 1)
+    sizes = a.get("split") or (_constant(imp.g, node.input[1]) if len(node.input) > 1 and node.input[1] else None)
+    if sizes is None and shape and isinstance(shape[axis], int):
+        n = a.get("num_outputs", len(node.output))
+        sizes = [-(-shape[axis] // n)] * (n - 1) + [shape[axis] - -(-shape[axis] // n) * (n - 1)]
+    if not lab or lab[axis] != "c" or sizes is None or len(sizes) != len(node.output):
+        raise InputError(imp.path, imp.where(node), f"splits axis {axis} of a tensor laid out as {_text(lab)}; expected "
+                                                    "a split of channels (axis 1 of [N, C, H, W])")
+    src, first = imp.single(node, data[0]), 0
+    for out, size in zip(node.output, sizes):
+        layer = _Layer(imp.unique(f"{node.name or out}_{first}"), "channels", size, [src], first=first)
+        imp.layers.append(layer)
+        imp.by_name[layer.name] = layer
+        imp.ref[out] = layer.name
+        first += size
 
 
 def as_tokens(imp: _Importer, node, tensor: str) -> str:
@@ -123,6 +162,10 @@ def select(imp: _Importer, node, data: list[str]) -> None:
     if axis is not None and lab[axis] == "3" and count == 1:
         imp.ref[node.output[0]] = split_qkv(imp, node, imp.single(node, data[0]))[first]
         set_labels(imp, node.output[0], lab[:axis] + lab[axis + 1:] if node.op_type == "Gather" else lab)
+        return
+    if axis is not None and lab[axis] == "c" and node.op_type == "Slice" and len(lab) == 4:  # a chunk of channels
+        T = imp.shapes[data[0]][axis]
+        _layer(imp, node, "channels", [imp.single(node, data[0])], K=min(count, T - first), first=first)
         return
     if axis is None or lab[axis] not in ("t", "yx") or first != 0:
         raise InputError(imp.path, imp.where(node), f"selects from a tensor laid out as {_text(lab)}; expected the first "

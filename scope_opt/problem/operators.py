@@ -94,18 +94,26 @@ OPERATORS: dict[str, OperatorSpec] = {
     # positions as tokens (a patch embedding's H x W flattened, a class token prepended, or
     # the first tokens kept): each chiplet reads its channels of every position
     "tokens": OperatorSpec(Compute.NONE, False, Channels.SAME, Rows.ALL, keeps_channels=True),
+    # channels [first, first + K) of its input (a chunk): each chiplet reads its channels, shifted
+    "channels": OperatorSpec(Compute.NONE, False, Channels.SAME, Rows.SAME),
+    # a channel shuffle of `groups` groups: output channel k is input channel (k % g) * (C / g) + k // g;
+    # a block of output channels reads channels from every group, so the rule is all channels of its rows
+    "shuffle": OperatorSpec(Compute.NONE, False, Channels.ALL, Rows.SAME, keeps_channels=True),
 }
 RESIDUAL_READ = (Channels.SAME, Rows.SAME)  # a residual add reads the block equal to its own output block
 WEIGHTS_READ = (Channels.SAME, Rows.ALL)  # the slice of its own output channels, for every row
 
 
 def operands(op: str, inputs: tuple[str, ...], residual: str | None, groups: int, flatten: bool,
-             shapes: tuple[tuple[int, int, int], ...] = ()) -> tuple[Operand, ...]:
+             shapes: tuple[tuple[int, int, int], ...] = (), first: int = 0) -> tuple[Operand, ...]:
     """The operands of a layer of operator `op`: its inputs, then its residual, then its
     weights.  `shapes` are the inputs' (C, H, W).  A channel-wise layer reading several
     inputs (a pool of a concatenation) reads input j's channel c as its own channel
-    offset_j + c; an element-wise layer reads all of a size-1 dimension (broadcast)."""
+    offset_j + c; an element-wise layer reads all of a size-1 dimension (broadcast); a
+    channels layer's channel k is its input's channel first + k (offset -first)."""
     spec = OPERATORS[op]
+    if op == "channels":
+        return (Operand(Role.INPUT, inputs[0], Channels.SAME, Rows.SAME, -first),)
     if spec.input_rules is not None:
         return tuple(Operand(Role.INPUT, t, c, r) for t, (c, r) in zip(inputs, spec.input_rules)) + \
             _residual_and_weights(spec, residual)
