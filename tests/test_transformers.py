@@ -183,11 +183,23 @@ class TokenGraph:
         half = self.op("Mul", [x, self.op("Add", [e, self.const(1.0, True)], f"{p}one")], f"{p}mul")
         return self.op("Mul", [half, self.const(0.5, True)], f"{p}half")
 
-    def save(self, path, out):
+    def save(self, path, out, opset=17):
         graph = helper.make_graph(self.nodes, "g", self.inputs, [helper.make_tensor_value_info(out, TensorProto.FLOAT, None)],
                                   initializer=self.inits)
-        onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), str(path))
+        onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)]), str(path))
         return path
+
+
+def attention_block(x: str) -> str:
+    """The layers TokenGraph.attention("e0", x) imports to (2 heads of 4 features)."""
+    return f"""  - {{name: e0_q, K: 8}}
+  - {{name: e0_k, K: 8, inputs: [{x}]}}
+  - {{name: e0_scores, op: matmul_t, inputs: [e0_q, e0_k], groups: 2}}
+  - {{name: e0_softmax, op: softmax, groups: 2}}
+  - {{name: e0_v, K: 8, inputs: [{x}]}}
+  - {{name: e0_context, op: matmul, inputs: [e0_softmax, e0_v], groups: 2}}
+  - {{name: e0_proj, K: 8, residual: {x}}}
+"""
 
 
 def test_a_bert_block_as_pytorch_exports_it_imports_layer_for_layer(tmp_path):
@@ -198,14 +210,7 @@ def test_a_bert_block_as_pytorch_exports_it_imports_layer_for_layer(tmp_path):
     same_layers(g.save(tmp_path / "bert.onnx", out), """
 input: {C: 8, H: 6, W: 1}
 layers:
-  - {name: e0_q, K: 8}
-  - {name: e0_k, K: 8, inputs: [input]}
-  - {name: e0_scores, op: matmul_t, inputs: [e0_q, e0_k], groups: 2}
-  - {name: e0_softmax, op: softmax, groups: 2}
-  - {name: e0_v, K: 8, inputs: [input]}
-  - {name: e0_context, op: matmul, inputs: [e0_softmax, e0_v], groups: 2}
-  - {name: e0_proj, K: 8, residual: input}
-  - {name: ln1, op: layernorm}
+""" + attention_block("input") + """  - {name: ln1, op: layernorm}
   - {name: e0_fc1, K: 16}
   - {name: e0_fc2, K: 8, residual: ln1}
   - {name: ln2, op: layernorm}
@@ -231,14 +236,7 @@ layers:
   - {name: patch, K: 8, R: 4, stride: 4, pad: 0}
   - {name: embed, op: tokens, H: 5}
   - {name: ln1, op: layernorm}
-  - {name: e0_q, K: 8}
-  - {name: e0_k, K: 8, inputs: [ln1]}
-  - {name: e0_scores, op: matmul_t, inputs: [e0_q, e0_k], groups: 2}
-  - {name: e0_softmax, op: softmax, groups: 2}
-  - {name: e0_v, K: 8, inputs: [ln1]}
-  - {name: e0_context, op: matmul, inputs: [e0_softmax, e0_v], groups: 2}
-  - {name: e0_proj, K: 8, residual: ln1}
-  - {name: ln, op: layernorm}
+""" + attention_block("ln1") + """  - {name: ln, op: layernorm}
   - {name: cls, op: tokens, H: 1}
   - {name: head, op: fc, K: 10}
 """)
@@ -269,11 +267,8 @@ def test_a_convnext_block_as_the_dynamo_exporter_writes_it(tmp_path):
     flat = g.op("Reshape", [m, g.const([8])], "flat")
     m = g.op("Gather", [flat, g.const(np.arange(8).reshape(1, 8, 1, 1))], "as_strided", axis=0)
     out = g.op("Gemm", [g.op("Reshape", [m, g.const([1, 8])], "view"), g.const(np.zeros((10, 8)), True)], "head", transB=1)
-    path = tmp_path / "convnext.onnx"
-    graph = helper.make_graph(g.nodes, "g", g.inputs, [helper.make_tensor_value_info(out, TensorProto.FLOAT, None)],
-                              initializer=g.inits)
-    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 20)]), str(path))  # Gelu is opset 20
-    same_layers(path, """
+    # Gelu is an opset-20 operator
+    same_layers(g.save(tmp_path / "convnext.onnx", out, opset=20), """
 input: {C: 8, H: 4, W: 4}
 layers:
   - {name: dw, K: 8, R: 3, groups: 8}

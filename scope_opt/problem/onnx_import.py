@@ -30,12 +30,11 @@ FOLDED_OPS = ("Relu", "Clip", "Sigmoid", "HardSigmoid", "HardSwish", "LeakyRelu"
               "LogSoftmax", "Cast", "Squeeze", "Unsqueeze", "Erf", "Gelu")
 CONSTANT_ARITHMETIC = ("Add", "Sub", "Mul", "Div")  # with one constant operand: a bias or a scale, folded
 KNOWN_OPS = set(LAYER_OPS) | set(FOLDED_OPS) | set(CONSTANT_ARITHMETIC)
-SUPPORTED_TEXT = ("Conv, Gemm/MatMul (constant weight), MatMul of attention (Q K^T, P V per head), Softmax, "
-                  "LayerNormalization, Transpose and Reshape of attention's heads, Concat/Slice/Gather of tokens, "
-                  "Add (residual), Add/Sub/Mul/Div of two tensors (eltwise, "
-                  "broadcast), Concat (channels), MaxPool, AveragePool, "
-                  "GlobalAveragePool, GlobalMaxPool, ReduceMean/ReduceMax (over rows and columns), Flatten, Reshape; "
-                  "folded: " + ", ".join(FOLDED_OPS))
+SUPPORTED_TEXT = ("Conv, Gemm/MatMul (constant weight), MatMul of attention (Q K^T, P V per head), Softmax, LayerNormalization, "
+                  "Transpose and Reshape of attention's heads, Concat/Slice/Gather of tokens, Slice/Split of channels, "
+                  "channel shuffle, Add (residual), Add/Sub/Mul/Div of two tensors (eltwise, broadcast), Concat (channels), "
+                  "MaxPool, AveragePool, GlobalAveragePool, GlobalMaxPool, ReduceMean/ReduceMax (over rows and columns), "
+                  "Flatten, Reshape; folded: " + ", ".join(FOLDED_OPS))
 
 
 @dataclass
@@ -120,14 +119,15 @@ class _Importer:
                                                           "read concatenated tensors here")
         return r
 
-    def unique(self, raw: str) -> str:
-        return _safe_name(raw, self.taken)
+    def new_layer(self, raw: str, layer: _Layer, at: int | None = None) -> str:
+        """Name `layer` from `raw` (made safe and unique) and place it, last or at `at`."""
+        layer.name = _safe_name(raw, self.taken)
+        self.layers.insert(len(self.layers) if at is None else at, layer)
+        self.by_name[layer.name] = layer
+        return layer.name
 
     def add_layer(self, node, layer: _Layer) -> None:
-        layer.name = _safe_name(node.name or node.output[0], self.taken)
-        self.layers.append(layer)
-        self.by_name[layer.name] = layer
-        self.ref[node.output[0]] = layer.name
+        self.ref[node.output[0]] = self.new_layer(node.name or node.output[0], layer)
 
     def sources(self, tensor: str) -> list[str]:
         src = self.ref[tensor]
@@ -219,8 +219,8 @@ class _Importer:
         if not data or op in ("Shape", "Size"):  # constants, or the metadata of a tensor (shapes for Reshape)
             self.report.folded[op] += 1
             return
-        handler = {"Conv": self.conv, "Gemm": self.fc, "MatMul": self.fc, "Concat": self.concat,
-                   "Transpose": lab.transpose, "LayerNormalization": tok.layernorm, "Softmax": tok.softmax}.get(op)
+        handler = {"Conv": self.conv, "Gemm": self.fc, "MatMul": self.fc, "Concat": self.concat}.get(op)
+        token_handler = {"Transpose": lab.transpose, "LayerNormalization": tok.layernorm, "Softmax": tok.softmax}.get(op)
         if op in ("Conv", *POOL_OPS):
             lab.natural(self, node, data)
         if op == "MatMul" and len(data) == 2:
@@ -232,8 +232,8 @@ class _Importer:
         elif op in ("Reshape", "Flatten"):
             tok.reshape(self, node, data)
             self.report.folded[op] += 1
-        elif handler in (lab.transpose, tok.layernorm, tok.softmax):
-            handler(self, node, data, _attrs(node))
+        elif token_handler is not None:
+            token_handler(self, node, data, _attrs(node))
         elif handler is not None:
             handler(node, data, _attrs(node))
         elif op in POOL_OPS:

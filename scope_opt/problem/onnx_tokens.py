@@ -55,10 +55,7 @@ def split(imp: _Importer, node, data: list[str], a: dict) -> None:
                                                     "a split of channels (axis 1 of [N, C, H, W])")
     src, first = imp.single(node, data[0]), 0
     for out, size in zip(node.output, sizes):
-        layer = _Layer(imp.unique(f"{node.name or out}_{first}"), "channels", size, [src], first=first)
-        imp.layers.append(layer)
-        imp.by_name[layer.name] = layer
-        imp.ref[out] = layer.name
+        imp.ref[out] = imp.new_layer(f"{node.name or out}_{first}", _Layer("", "channels", size, [src], first=first))
         first += size
 
 
@@ -70,10 +67,7 @@ def as_tokens(imp: _Importer, node, tensor: str) -> str:
     from scope_opt.problem.onnx_import import _Layer
     count = shape[lab.index("yx")]
     layer = _Layer("", "tokens", 0, [imp.single(node, tensor)], H=count)
-    layer.name = imp.unique(f"{node.name or node.output[0]}_tokens")
-    imp.layers.append(layer)
-    imp.by_name[layer.name] = layer
-    imp.ref[tensor] = layer.name
+    imp.ref[tensor] = imp.new_layer(f"{node.name or node.output[0]}_tokens", layer)
     set_labels(imp, tensor, tuple("t" if a == "yx" else a for a in lab))
     return layer.name
 
@@ -204,10 +198,7 @@ def split_qkv(imp: _Importer, node, name: str) -> list[str]:
     at = imp.layers.index(layer)
     parts = []
     for j, tag in enumerate("qkv"):
-        part = _Layer(imp.unique(f"{name}_{tag}"), "conv", layer.K // 3, list(layer.inputs))
-        imp.layers.insert(at + j, part)
-        imp.by_name[part.name] = part
-        parts.append(part.name)
+        parts.append(imp.new_layer(f"{name}_{tag}", _Layer("", "conv", layer.K // 3, list(layer.inputs)), at + j))
     imp.layers.remove(layer)
     del imp.by_name[name]
     imp.qkv[name] = parts
