@@ -30,7 +30,8 @@ RESULTS = ROOT / "results"
 EXPORTERS = ("legacy", "dynamo")
 BUNDLED = {"alexnet": "alexnet", "vgg16": "vgg16", "resnet18": "resnet18", "resnet50": "resnet50",
            "resnet152": "resnet152", "mobilenet_v2": "mobilenetv2", "convnext_tiny": "convnext_tiny",
-           "vit_b_16": "vit_b_16"}  # torchvision name -> models/*.yaml
+           "vit_b_16": "vit_b_16", "densenet121": "densenet121", "efficientnet_b0": "efficientnet_b0",
+           "mobilenet_v3_large": "mobilenet_v3_large"}  # torchvision name -> models/*.yaml
 METHODS = ("dp", "scope")
 TIMEOUT_S = 900  # a solve that takes longer is recorded as timed out, never waited on
 TIME_LIMIT_S = 60  # dp's --time-limit: past it, dp returns the Scope search's mapping, labelled, with its gap

@@ -1,7 +1,7 @@
 """Random tiny instances for property-based tests: chains with residual edges, pools
 (of concatenations, ceil_mode, global), eltwise layers (broadcast SE scales) and layout
-ops (channel chunks, channel shuffles), or token
-networks with attention (matmul_t, softmax, matmul), layernorm and token selection; 1 to
+ops (channel chunks, channel shuffles, space to depth), or token
+networks with attention (matmul_t, softmax, matmul; global or in windows), layernorm and token selection; 1 to
 8 chiplets, batch 1 to 16, K/H or hybrid partitions."""
 
 from hypothesis import strategies as st
@@ -30,7 +30,7 @@ def _token_layers(draw, n_layers):
     """A token network (D features of T tokens, W = 1): linear layers (1x1 convs, with
     residuals), layernorms, attention blocks (scores = matmul_t(x, y) per head, softmax,
     context = matmul(scores, v)) and a last selection of the first tokens."""
-    D, T = draw(st.sampled_from([4, 8])), draw(st.sampled_from([2, 3, 5]))
+    D, T = draw(st.sampled_from([4, 8])), draw(st.sampled_from([2, 3, 4, 5, 6]))
     layers, shapes = [], {"input": (D, T)}
     i = 0
     while i < n_layers:
@@ -42,10 +42,14 @@ def _token_layers(draw, n_layers):
             keys = [n for n, (cc, _) in shapes.items() if cc == c]
             y = draw(st.sampled_from(keys))
             v = draw(st.sampled_from([n for n, (_, tt) in shapes.items() if tt == shapes[y][1]]))
-            layers += [{"name": f"l{i}", "op": "matmul_t", "inputs": [prev, y], "groups": heads},
+            keys, window = shapes[y][1], {}
+            if keys == t and draw(st.booleans()):  # window attention: each query sees its window's keys
+                keys = draw(st.sampled_from([w for w in range(1, t) if t % w == 0]))
+                window = {"window": keys}
+            layers += [{"name": f"l{i}", "op": "matmul_t", "inputs": [prev, y], "groups": heads, **window},
                        {"name": f"l{i + 1}", "op": "softmax", "groups": heads},
-                       {"name": f"l{i + 2}", "op": "matmul", "inputs": [f"l{i + 1}", v], "groups": heads}]
-            shapes[f"l{i}"] = shapes[f"l{i + 1}"] = (heads * shapes[y][1], t)
+                       {"name": f"l{i + 2}", "op": "matmul", "inputs": [f"l{i + 1}", v], "groups": heads, **window}]
+            shapes[f"l{i}"] = shapes[f"l{i + 1}"] = (heads * keys, t)
             shapes[f"l{i + 2}"] = (shapes[v][0], t)
             i += 3
             continue
@@ -92,8 +96,11 @@ def tiny_instances(draw, max_layers=4, max_chiplets=8, wide=False):
             shapes[f"l{i}"] = shapes[prev]
             continue
         c_prev = shapes[prev][0]
-        if kind == 3 and c_prev >= 2:  # a layout op: a chunk of channels, or a channel shuffle
-            if c_prev % 2 == 0 and draw(st.booleans()):
+        if kind == 3 and c_prev >= 2:  # a layout op: a chunk of channels, a channel shuffle, space to depth
+            if shapes[prev][1] % 2 == 0 and c_prev <= 4 and draw(st.booleans()):
+                layers.append({"name": f"l{i}", "op": "unshuffle", "factor": 2})
+                shapes[f"l{i}"] = (4 * c_prev, shapes[prev][1] // 2)
+            elif c_prev % 2 == 0 and draw(st.booleans()):
                 layers.append({"name": f"l{i}", "op": "shuffle", "groups": 2})
                 shapes[f"l{i}"] = shapes[prev]
             else:

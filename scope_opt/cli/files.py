@@ -105,6 +105,9 @@ def import_cmd(model: Path = typer.Argument(..., help="ONNX model file."),
     if rep.dropped:
         console.print(f"dropped with --skip-unsupported ({len(rep.dropped)} node(s), each keeping its tensor's shape; "
                       "the MACs and weights above count none of them): " + escape("; ".join(rep.dropped)), highlight=False)
+    if rep.side_inputs:
+        console.print("side inputs (the network's input is their embedding lookups; a mask's arithmetic is constant "
+                      "here): " + escape(", ".join(rep.side_inputs)), highlight=False)
     if rep.folded:
         console.print("folded: " + ", ".join(f"{op} x{k}" for op, k in sorted(rep.folded.items())), highlight=False)
     console.print(f"wrote {escape(str(target))}", highlight=False)

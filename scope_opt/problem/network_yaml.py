@@ -7,23 +7,15 @@ from pathlib import Path
 from typing import Any
 
 from scope_opt.errors import InputError
-from scope_opt.formats.inputs import number, parse, read_text, text_value
+from scope_opt.formats.inputs import parse, read_text, text_value
 from scope_opt.problem.network import NETWORK_INPUT, OPS, Layer, Network, Tensor
 from scope_opt.problem.operators import OPERATORS, Channels, Compute, operands
+from scope_opt.problem.layout_shapes import _first, _int, _matmul_shape, _no_kernel, _tokens_shape, _unshuffle_shape
 
-MAX_DIM = 2**20  # channels, rows, columns of one tensor (docs/instances.md)
 MAX_KERNEL = 4096  # R, S, stride, pad
 MAX_COUNT = 2**53  # MACs, weights, elements of one layer: exact in int64 and in a float
 LAYER_KEYS = ("name", "op", "K", "C", "H", "W", "R", "S", "stride", "groups", "pad", "ceil_mode", "inputs", "residual",
-              "first")
-
-
-def _int(raw: dict, key: str, where: str, src: str, default: int | None = None, minimum: int = 1,
-         maximum: int = MAX_DIM) -> int:
-    value = raw.get(key, default)
-    if value is None:
-        raise InputError(src, f"{where}.{key}", f"required; expected an integer in [{minimum}, {maximum}]")
-    return number(value, src, f"{where}.{key}", minimum, maximum, integer=True)
+              "first", "window", "factor")
 
 
 def _out_len(n_in: int, r: int, stride: int, pad: int, ceil_mode: bool = False) -> int:
@@ -92,67 +84,6 @@ def _broadcast_shape(rl: dict, names: list[str], ins: list[Tensor], where: str,
         if rl.get(key, val) != val:
             raise InputError(src, f"{where}.{key}", f"expected {val} (the inputs broadcast), got {rl[key]!r}")
     return out.C, out.H, out.W, 0, False
-
-
-def _first(rl: dict, op: str, C: int, K: int, n_inputs: int, where: str, src: str) -> int:
-    """A channels layer's first channel: it takes channels [first, first + K) of its input."""
-    if op != "channels":
-        if "first" in rl:
-            raise InputError(src, f"{where}.first", "only a channels layer takes a first channel; remove first")
-        return 0
-    if n_inputs != 1:
-        raise InputError(src, f"{where}.inputs", "a channels layer reads one input")
-    first = _int(rl, "first", where, src, 0, minimum=0)
-    if first + K > C:
-        raise InputError(src, f"{where}.K", f"channels [{first}, {first + K}) do not fit the input's {C}; expected "
-                                            f"first + K <= {C}")
-    return first
-
-
-def _no_kernel(rl: dict, op: str, where: str, src: str) -> None:
-    for key, none in (("R", 1), ("S", 1), ("stride", 1), ("pad", 0), ("ceil_mode", False)):
-        if rl.get(key, none) != none:
-            raise InputError(src, f"{where}.{key}", f"a {op} layer has no kernel: remove R, S, stride, pad and ceil_mode")
-
-
-def _tokens_shape(rl: dict, ins: list[Tensor], where: str, src: str) -> tuple[int, int, int, int, bool]:
-    """A tokens layer: its input's positions as H tokens of C features (W = 1).  H is
-    given: more than H x W prepends learned tokens (a class token), fewer keeps the first."""
-    _no_kernel(rl, "tokens", where, src)
-    if len(ins) != 1:
-        raise InputError(src, f"{where}.inputs", "a tokens layer reads one input")
-    if "H" not in rl:
-        raise InputError(src, f"{where}.H", f"required: the token count (the input has {ins[0].H * ins[0].W} "
-                                            "positions; more prepends learned tokens, fewer keeps the first)")
-    if rl.get("W", 1) != 1:
-        raise InputError(src, f"{where}.W", f"tokens have W = 1, got {rl['W']!r}")
-    return ins[0].C, _int(rl, "H", where, src), 1, 0, False
-
-
-def _matmul_shape(rl: dict, op: str, names: list[str], ins: list[Tensor], heads: int, where: str,
-                  src: str) -> tuple[int, int, int, int, bool, int]:
-    """Attention's matmuls over tokens (W = 1), `groups` = heads.  matmul_t(Q, K): Q and K
-    have D features, the output is heads x T_k channels of Q's T_q rows.  matmul(P, V): P
-    has heads x T_k channels, V has T_k rows, the output V's channels of P's rows."""
-    _no_kernel(rl, op, where, src)
-    if len(ins) != 2:
-        raise InputError(src, f"{where}.inputs", f"a {op} layer reads two inputs, got {len(ins)}")
-    (a, b), (na, nb) = ins, names
-    for name, t in zip(names, ins):
-        if t.W != 1:
-            raise InputError(src, f"{where}.inputs", f"'{name}' is {t.C}x{t.H}x{t.W}; a {op} reads tokens (W = 1)")
-    if op == "matmul_t":
-        if a.C != b.C:
-            raise InputError(src, f"{where}.inputs", f"'{na}' has {a.C} features and '{nb}' {b.C}; Q and K must have the same")
-        K = heads * b.H
-    else:
-        if a.C != heads * b.H:
-            raise InputError(src, f"{where}.inputs", f"'{na}' has {a.C} channels; expected heads x tokens of '{nb}' = "
-                                                     f"{heads} x {b.H} = {heads * b.H}")
-        K = b.C
-    if rl.get("H", a.H) != a.H:
-        raise InputError(src, f"{where}.H", f"expected {a.H} (the rows of '{na}'), got {rl['H']!r}")
-    return a.C, a.H, 1, 0, False, K
 
 
 def _spatial_shape(rl: dict, ins: list[Tensor], R: int, S: int, stride: int, where: str,
@@ -233,8 +164,14 @@ def build_layer(rl: Any, i: int, previous: str, shapes: dict, src: str) -> Layer
     stride = _int(rl, "stride", where, src, 1, maximum=MAX_KERNEL)
     groups = _int(rl, "groups", where, src, 1)
     k_in = None
+    for key, owner in (("window", ("matmul_t", "matmul")), ("factor", ("unshuffle",))):
+        if key in rl and op not in owner:
+            raise InputError(src, f"{where}.{key}", f"only a {' or '.join(owner)} layer takes {key}; remove it")
     if OPERATORS[op].input_rules is not None:
         c_in, H, W, pad, flatten, k_in = _matmul_shape(rl, op, inputs, ins, groups, where, src)
+    elif op == "unshuffle":
+        c_in, H, W, k_in, R = _unshuffle_shape(rl, ins, where, src)
+        S, stride, pad, flatten = R, R, 0, False
     elif op == "tokens":
         c_in, H, W, pad, flatten = _tokens_shape(rl, ins, where, src)
     elif OPERATORS[op].broadcast:

@@ -69,6 +69,10 @@ class _Writer:
         return self.node("Transpose", [split], f"{layer.name}__{tag}heads", perm=perm)
 
     def attention(self, layer: Layer, src: list[str]) -> None:
+        per_head = (layer.K if layer.op == "matmul_t" else layer.C) // layer.groups  # keys each query sees
+        if layer.W > 1 or layer.op != "softmax" and per_head != self.net.shape(src[1]).H:
+            raise ValueError(f"layer {layer.name}: attention over spatial positions or within windows (Swin's) has no "
+                             "ONNX form in this writer; export such a model from PyTorch (docs/onnx.md)")
         if layer.op == "matmul_t":
             q = self.heads(src[0], layer, [0, 2, 1, 3], "q")
             self.node("MatMul", [q, self.heads(src[1], layer, [0, 2, 3, 1], "k")], layer.name)
@@ -148,6 +152,11 @@ class _Writer:
         x = self.node("Transpose", [x], f"{layer.name}__swap", perm=[0, 2, 1, 3, 4])
         self.node("Reshape", [x, self.const(f"{layer.name}__shape", [1, c, h, w])], layer.name)
 
+    def unshuffle(self, layer: Layer, src: str) -> None:
+        """Space to depth: ONNX's SpaceToDepth (its channel order differs from Swin's
+        concatenation, which the cost model does not see: each chiplet reads all channels)."""
+        self.node("SpaceToDepth", [src], layer.name, blocksize=layer.R)
+
     def layer(self, layer: Layer) -> None:
         src = list(layer.inputs)
         if layer.op == "eltwise":  # its inputs broadcast, as ONNX's Mul does
@@ -159,7 +168,8 @@ class _Writer:
                 self.form[f"{layer.name}__cat"] = self.form[src[0]]
                 src = [self.node("Concat", src, f"{layer.name}__cat", axis=1)]
             {"tokens": self.tokens, "layernorm": self.layernorm, "conv": self.conv, "fc": self.fc,
-             "pool": self.pool, "channels": self.channels, "shuffle": self.shuffle}[layer.op](layer, src[0])
+             "pool": self.pool, "channels": self.channels, "shuffle": self.shuffle,
+             "unshuffle": self.unshuffle}[layer.op](layer, src[0])
 
     def value_info(self, tensor: str):
         t = self.net.shape(tensor)

@@ -30,7 +30,7 @@ def _load(path: Path):
         raise InputError(path, "graph", "the ONNX graph has no nodes; expected a model with Conv/Gemm layers")
     try:
         model = onnx.shape_inference.infer_shapes(model)
-        for _ in range(4):  # each pass makes more shapes static, and so more Shape nodes foldable
+        for _ in range(MAX_FOLD_PASSES):  # each pass makes more shapes static, and so more Shape nodes foldable
             if not _fold_shape_arithmetic(model):
                 break
             model = onnx.shape_inference.infer_shapes(model)
@@ -39,10 +39,12 @@ def _load(path: Path):
     return model
 
 
+MAX_FOLD_PASSES = 64  # Swin's legacy export: a pad amount per block, each known one pass after the last
+
 SHAPE_OPS = {"Shape", "Gather", "Slice", "Concat", "Unsqueeze", "Squeeze", "Cast", "Add", "Sub", "Mul", "Div", "Mod",
-             "Equal", "Where", "ConstantOfShape", "Reshape", "Constant", "Range", "Neg", "Abs"}
+             "Equal", "Where", "ConstantOfShape", "Reshape", "Constant", "Range", "Neg", "Abs", "Transpose"}
 SHAPE_TARGETS = {"Reshape": (1,), "Expand": (1,), "ConstantOfShape": (0,), "Tile": (1,),
-                 "Slice": (1, 2, 3, 4)}  # node -> its inputs that are shapes or indices
+                 "Slice": (1, 2, 3, 4), "Pad": (1,)}  # node -> its inputs that are shapes or indices
 
 
 def _fold_shape_arithmetic(model) -> bool:
@@ -124,6 +126,8 @@ def _evaluate(node, known: dict, static: dict):
         return np.full(dims, fill) if int(np.prod(dims)) <= 1 << 16 else None  # shapes, not data
     if op == "Reshape":
         return x.reshape(ins[1].tolist())
+    if op == "Transpose":  # Swin's pad amounts: F.pad's pairs reordered
+        return np.transpose(x, a.get("perm"))
     if op == "Range":
         return np.arange(x, ins[1], ins[2])
     return None
@@ -168,15 +172,30 @@ def _safe_name(raw: str, taken: set[str]) -> str:
     return name
 
 
-def _data_input(path: Path, g) -> str:
-    """The one data input of the graph (not a constant, not a weight)."""
+def _embedding_lookups(g, names: set[str]) -> list:
+    """Gather(table, ids) with a constant 2-d table and ids a graph input: BERT's word and
+    token-type embeddings, a table read of one row per token (no MACs)."""
+    tables = {i.name for i in g.initializer if len(i.dims) == 2}
+    return [n for n in g.node if n.op_type == "Gather" and len(n.input) == 2 and n.input[0] in tables
+            and n.input[1] in names and not any(a.name == "axis" and a.i != 0 for a in n.attribute)]
+
+
+def _data_input(path: Path, g) -> tuple[list[str], list[str]]:
+    """The tensors that are the network's input, and the side inputs: the one data input
+    of the graph (not a constant, not a weight); or, for a model fed token ids, the
+    outputs of its embedding lookups, every graph input then being a side input (the
+    ids, an attention mask, token types: their arithmetic is constant to the model)."""
     constants = {i.name for i in g.initializer} | {o for n in g.node if n.op_type == "Constant" for o in n.output}
     weight_inputs = {n.input[1] for n in g.node if n.op_type in ("Conv", "Gemm", "MatMul") and len(n.input) > 1}
     data_inputs = [i for i in g.input if i.name not in constants and i.name not in weight_inputs]
+    lookups = _embedding_lookups(g, {i.name for i in data_inputs})
+    if lookups:
+        return [n.output[0] for n in lookups], [i.name for i in data_inputs]
     if len(data_inputs) != 1:
-        raise InputError(path, "graph.input", f"expected one data input, found {len(data_inputs)} "
+        raise InputError(path, "graph.input", f"expected one data input (or token ids that embedding Gathers read), "
+                                              f"found {len(data_inputs)} "
                                               f"({', '.join(i.name for i in data_inputs) or 'none'})")
-    return data_inputs[0].name
+    return [data_inputs[0].name], []
 
 
 def _input_chw(path: Path, x: str, shapes: dict, input_shape) -> tuple[str, tuple[int, int, int]]:

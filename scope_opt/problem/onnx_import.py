@@ -12,55 +12,30 @@ away; anything else is refused by name (or dropped with --skip-unsupported)."""
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from scope_opt.errors import InputError
 from scope_opt.problem.network import NETWORK_INPUT, Network
 from scope_opt.problem.network_yaml import build_network
+from scope_opt.problem.onnx_layers import ImportReport, _describe, _Layer
 from scope_opt.problem.onnx_graph import _attrs, _data_input, _input_chw, _load, _safe_name, _shapes
 from scope_opt.problem.onnx_pool import POOL_OPS, pool
 from scope_opt.problem.onnx_residual import _fold_residual
-from scope_opt.problem import onnx_labels as lab, onnx_tokens as tok
+from scope_opt.problem import onnx_labels as lab, onnx_tokens as tok, onnx_windows as win
 
-LAYER_OPS = ("Conv", "Gemm", "MatMul", "Add", "Mul", "Concat", *POOL_OPS, "Flatten", "Reshape", "Softmax", *tok.TOKEN_OPS)
+LAYER_OPS = ("Conv", "Gemm", "MatMul", "Add", "Mul", "Concat", *POOL_OPS, "Flatten", "Reshape", "Softmax", *tok.TOKEN_OPS,
+             "Pad", "SpaceToDepth")
 FOLDED_OPS = ("Relu", "Clip", "Sigmoid", "HardSigmoid", "HardSwish", "LeakyRelu", "PRelu", "Elu", "Selu", "Tanh",
               "Softplus", "BatchNormalization", "InstanceNormalization", "LRN", "Identity", "Dropout",
               "LogSoftmax", "Cast", "Squeeze", "Unsqueeze", "Erf", "Gelu")
 CONSTANT_ARITHMETIC = ("Add", "Sub", "Mul", "Div")  # with one constant operand: a bias or a scale, folded
 KNOWN_OPS = set(LAYER_OPS) | set(FOLDED_OPS) | set(CONSTANT_ARITHMETIC)
 SUPPORTED_TEXT = ("Conv, Gemm/MatMul (constant weight), MatMul of attention (Q K^T, P V per head), Softmax, LayerNormalization, "
-                  "Transpose and Reshape of attention's heads, Concat/Slice/Gather of tokens, Slice/Split of channels, "
-                  "channel shuffle, Add (residual), Add/Sub/Mul/Div of two tensors (eltwise, broadcast), Concat (channels), "
+                  "Transpose and Reshape of attention's heads and windows, Concat/Slice/Gather of tokens, Slice/Split of "
+                  "channels, channel shuffle, Slice+Concat of rows and columns (torch.roll, Swin's patch merging), "
+                  "SpaceToDepth, Pad (by zero), Add (residual), Add/Sub/Mul/Div of two tensors (eltwise, broadcast), Concat (channels), "
                   "MaxPool, AveragePool, GlobalAveragePool, GlobalMaxPool, ReduceMean/ReduceMax (over rows and columns), "
                   "Flatten, Reshape; folded: " + ", ".join(FOLDED_OPS))
-
-
-@dataclass
-class _Layer:
-    name: str
-    op: str
-    K: int
-    inputs: list[str]
-    R: int = 1
-    S: int = 1
-    stride: int = 1
-    groups: int = 1
-    pad: int | None = None
-    residual: str | None = None
-    ceil_mode: bool = False
-    H: int | None = None  # a tokens layer's token count
-    first: int = 0  # a channels layer's first channel
-
-
-@dataclass
-class ImportReport:
-    """What the import did: the network description and what it folded or dropped."""
-
-    description: dict[str, Any]
-    folded: Counter = field(default_factory=Counter)
-    dropped: list[str] = field(default_factory=list)  # "node (OpType)" skipped with --skip-unsupported
 
 
 def _conv_pad(path: Path, where: str, a: dict, R: int, S: int) -> int | None:
@@ -83,22 +58,25 @@ class _Importer:
     def __init__(self, path: Path, model, input_shape, skip_unsupported: bool) -> None:
         self.path, self.g, self.skip = path, model.graph, skip_unsupported
         self.shapes = _shapes(model)
-        x = _data_input(path, self.g)
+        xs, side = _data_input(path, self.g)  # the input, or the embedding lookups of token ids
         if not skip_unsupported:
-            self.refuse_unsupported(x)  # an unsupported node is the real reason, before any shape question
-        x, self.chw = _input_chw(path, x, self.shapes, input_shape)
-        self.report = ImportReport({})
-        self.ref: dict[str, str | list[str]] = {x: NETWORK_INPUT}  # data tensor -> layer, or the list a Concat joins
+            self.refuse_unsupported(xs)  # an unsupported node is the real reason, before any shape question
+        self.chw = _input_chw(path, xs[0], self.shapes, input_shape)[1]
+        self.report = ImportReport({}, side_inputs=side)
+        if side:
+            self.report.folded["Gather (embedding lookup)"] = len(xs)
+        self.ref: dict[str, str | list[str]] = dict.fromkeys(xs, NETWORK_INPUT)  # data tensor -> layer, or a Concat's list
         self.view: dict[str, tuple[str, ...]] = {}  # data tensor -> its axes' labels, when not natural (onnx_tokens)
         self.qkv: dict[str, list[str]] = {}  # a fused Q, K, V projection -> its three parts
+        self.pieces: dict[str, tuple[str, dict]] = {}  # a slice of rows or columns -> (its root, axis -> cut)
         self.layers: list[_Layer] = []
         self.by_name: dict[str, _Layer] = {}
         self.taken: set[str] = set()
         self.uses = Counter(i for n in self.g.node for i in n.input)
 
-    def refuse_unsupported(self, x: str) -> None:
+    def refuse_unsupported(self, xs: list[str]) -> None:
         """The first node on the data path whose operator the model cannot express."""
-        data = {x}
+        data = set(xs)
         for node in self.g.node:
             if not any(i in data for i in node.input) or node.op_type in ("Shape", "Size"):
                 continue
@@ -178,7 +156,10 @@ class _Importer:
             self.report.folded[f"{node.op_type} (of one tensor)"] += 1
             return
         shapes = [self.shapes.get(t) for t in data]
-        lab.natural(self, node, data)
+        layout = [lab.core(lab.labels(self, t), s) for t, s in zip(data, shapes)]
+        if layout[0] != layout[1]:  # broadcast: both [N, C, H, W]; equal layouts (channels-last too) are one
+            lab.natural(self, node, data)
+        lab.set_labels(self, node.output[0], lab.labels(self, data[0]))
         if node.op_type == "Add" and (shapes[0] == shapes[1] or None in shapes):
             try:
                 return _fold_residual(self.path, node, self.where(node), src, data, self.uses, self.layers,
@@ -188,6 +169,8 @@ class _Importer:
         self.add_layer(node, _Layer("", "eltwise", 0, src))
 
     def concat(self, node, data, a) -> None:
+        if any(t in self.pieces for t in data):  # rows or columns joined: a cyclic shift, a space to depth
+            return win.concat(self, node, data, a)
         if len(self.shapes.get(data[0]) or ()) == 3 and a.get("axis", 1) in (1, -2):  # tokens [N, T, D]
             return tok.token_concat(self, node, data)
         lab.natural(self, node, data)
@@ -216,15 +199,22 @@ class _Importer:
     def node(self, node) -> None:
         data = [i for i in node.input if i in self.ref]
         op = node.op_type
+        if node.output[0] in self.ref:  # an embedding lookup: already the network's input
+            return
         if not data or op in ("Shape", "Size"):  # constants, or the metadata of a tensor (shapes for Reshape)
             self.report.folded[op] += 1
             return
         handler = {"Conv": self.conv, "Gemm": self.fc, "MatMul": self.fc, "Concat": self.concat}.get(op)
-        token_handler = {"Transpose": lab.transpose, "LayerNormalization": tok.layernorm, "Softmax": tok.softmax}.get(op)
+        token_handler = {"Transpose": lab.transpose, "LayerNormalization": tok.layernorm, "Softmax": tok.softmax,
+                         "Pad": win.pad, "SpaceToDepth": win.space_to_depth}.get(op)
         if op in ("Conv", *POOL_OPS):
             lab.natural(self, node, data)
+        if any(t in self.pieces for t in data) and op not in ("Slice", "Concat"):
+            win.refuse_piece(self, node)
         if op == "MatMul" and len(data) == 2:
             tok.matmul(self, node, data)
+        elif op == "Slice" and win.is_spatial_slice(self, node):
+            win.spatial_slice(self, node, data)
         elif op in ("Slice", "Gather"):
             tok.select(self, node, data)
         elif op == "Split":
@@ -262,35 +252,6 @@ def import_onnx(path: str | Path, input_shape: tuple[int, int, int] | None = Non
         raise InputError(path, "graph", "no Conv, Gemm, MatMul or pool node found; nothing to map")
     imp.report.description = _describe(name or path.stem, imp.chw, imp.layers)
     return imp.report
-
-
-def _describe(name: str, chw: tuple[int, int, int], layers: list[_Layer]) -> dict[str, Any]:
-    """The YAML description: inputs written only where a layer does not read the one before."""
-    out = []
-    prev = NETWORK_INPUT
-    for layer in layers:
-        d: dict[str, Any] = {"name": layer.name, "op": layer.op}
-        if layer.op in ("conv", "fc", "channels"):
-            d["K"] = layer.K
-        if layer.first:
-            d["first"] = layer.first
-        if layer.op in ("conv", "pool"):
-            d.update(R=layer.R, S=layer.S, stride=layer.stride)
-            if layer.pad is not None:
-                d["pad"] = layer.pad
-            if layer.ceil_mode:
-                d["ceil_mode"] = True
-        if layer.H is not None:
-            d["H"] = layer.H
-        if layer.groups != 1 and layer.op in ("conv", "softmax", "matmul_t", "matmul", "shuffle"):
-            d["groups"] = layer.groups
-        if layer.inputs != [prev]:
-            d["inputs"] = list(layer.inputs)
-        if layer.residual:
-            d["residual"] = layer.residual
-        out.append(d)
-        prev = layer.name
-    return {"name": name, "input": {"C": chw[0], "H": chw[1], "W": chw[2]}, "layers": out}
 
 
 def load_onnx_network(path: str | Path, input_shape: tuple[int, int, int] | None = None,

@@ -19,7 +19,9 @@ if TYPE_CHECKING:
     from scope_opt.problem.onnx_import import _Importer
 
 NATURAL = {4: ("n", "c", "y", "x"), 3: ("n", "t", "c"), 2: ("n", "c"), 1: ("c",)}
-MERGED = {("h", "e"): "c", ("y", "x"): "yx", ("n", "h"): "h"}  # adjacent labels a Reshape joins
+MERGED = {("h", "e"): "c", ("y", "x"): "yx", ("n", "h"): "h",  # adjacent labels a Reshape joins
+          ("Y", "X"): "w", ("Y", "y"): "y", ("X", "x"): "x"}  # windows: their grid, rows and columns back
+SPLITS = {"yx": ("y", "x"), "y": ("Y", "y"), "x": ("X", "x"), "w": ("Y", "X"), "p": ("y", "x")}  # one axis into two
 
 
 def labels(imp: _Importer, tensor: str) -> tuple[str, ...]:
@@ -115,13 +117,15 @@ def _reshaped(imp: _Importer, node, lab, inp, out) -> tuple[str, ...]:
             merged.append(groups_in[i][0])
             i += 1
         if size == d and len(merged) > 1:
-            result.append(_merge(imp, node, tuple(merged)))
+            result.append(_merge(imp, node, tuple(merged), groups_in[i][0] if i < len(groups_in) else None))
             continue
         return _split(imp, node, lab, inp, out)
     return tuple(result)
 
 
-def _merge(imp: _Importer, node, parts: tuple[str, ...]) -> str:
+def _merge(imp: _Importer, node, parts: tuple[str, ...], following: str | None) -> str:
+    if parts == ("y", "x") and following == "c":  # channels-last pixels listed: a window's positions
+        return "p"
     if parts in MERGED:
         return MERGED[parts]
     if parts == ("e", "h"):  # channels split into groups, transposed, merged back: ShuffleNet's channel shuffle
@@ -133,23 +137,31 @@ def _merge(imp: _Importer, node, parts: tuple[str, ...]) -> str:
 
 
 def _split(imp: _Importer, node, lab, inp, out) -> tuple[str, ...]:
-    """One axis into several: features into (heads, per-head features) or into the
-    (3, features) of a fused Q, K, V projection; positions back into rows and columns."""
-    big_in = [(k, d) for k, d in enumerate(inp) if d != 1]
+    """Axes into runs of adjacent axes, by their sizes: features into (heads, per-head
+    features), into the (3, features) or (3, heads, features) of a fused Q, K, V
+    projection; positions back into rows and columns; rows, columns and windows into a
+    window grid and the positions in a window (Swin's window partition and its reverse)."""
+    big_in = [(a, d) for a, d in zip(lab, inp) if d != 1]
     big_out = [d for d in out if d != 1]
-    for k, d in big_in:
-        rest_in = [x for kk, x in big_in if kk != k]
-        for start in range(len(big_out) - 1):
-            pair = big_out[start:start + 2]
-            if pair[0] * pair[1] == d and big_out[:start] + big_out[start + 2:] == rest_in:
-                name = lab[k]
-                parts = {"c": ("3", "c") if pair[0] == 3 else ("h", "e"), "yx": ("y", "x")}.get(name)
-                if parts is None:
-                    break
-                big_lab = [a for a, x in zip(lab, inp) if x != 1]
-                pos = big_lab.index(name)
-                new = big_lab[:pos] + list(parts) + big_lab[pos + 1:]
-                it = iter(new)
-                return tuple("1" if x == 1 else next(it) for x in out)
-    raise InputError(imp.path, imp.where(node), f"reshapes {inp} (axes {_text(lab)}) to {out}; expected axes merged "
-                                                "or one axis split into heads")
+    new, j = [], 0
+    for name, d in big_in:
+        run, size = [], 1
+        while j < len(big_out) and size < d:
+            size *= big_out[j]
+            run.append(big_out[j])
+            j += 1
+        parts = _parts(name, run) if size == d else None
+        if parts is None:
+            raise InputError(imp.path, imp.where(node), f"reshapes {inp} (axes {_text(lab)}) to {out}; expected axes "
+                                                        "merged, features split into heads, or rows and columns into windows")
+        new += parts
+    it = iter(new)
+    return tuple("1" if x == 1 else next(it) for x in out)
+
+
+def _parts(name: str, run: list[int]) -> tuple[str, ...] | None:
+    if len(run) == 1:
+        return (name,)
+    if name == "c":
+        return {2: ("3", "c") if run[0] == 3 else ("h", "e"), 3: ("3", "h", "e") if run[0] == 3 else None}.get(len(run))
+    return SPLITS.get(name) if len(run) == 2 else None

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 from scope_opt.errors import InputError
 from scope_opt.problem.onnx_graph import _constant
+from scope_opt.problem.onnx_layers import _describe, _Layer
 
 if TYPE_CHECKING:
     from scope_opt.problem.onnx_import import _Importer
@@ -21,7 +22,6 @@ def pool(imp: _Importer, node, data, a) -> None:
         return _global(imp, node, data, _reduced_axes(imp, node, a))
     if node.op_type.startswith("Global"):
         return _global(imp, node, data, [2, 3])
-    from scope_opt.problem.onnx_import import _Layer
     k = a.get("kernel_shape", [1, 1])
     strides = a.get("strides", [1, 1])
     pads = a.get("pads", [0, 0, 0, 0])
@@ -54,7 +54,6 @@ def _reduced_axes(imp: _Importer, node, a) -> list[int]:
 def _global(imp: _Importer, node, data, axes: list[int]) -> None:
     """A global pool over rows and columns: one layer with R x S the whole input."""
     from scope_opt.problem.network_yaml import build_network
-    from scope_opt.problem.onnx_import import _describe, _Layer
     if axes != [2, 3]:
         raise InputError(imp.path, imp.where(node), f"reduces axes {axes}; expected a reduction over rows and columns "
                                                     "(axes [2, 3] of [N, C, H, W]: a global pool)")

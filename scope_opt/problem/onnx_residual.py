@@ -4,12 +4,9 @@ main path, which the shortcut, and where a shortcut conv (a downsample) goes."""
 from __future__ import annotations
 
 from collections import Counter
-from typing import TYPE_CHECKING
 
 from scope_opt.errors import InputError
-
-if TYPE_CHECKING:
-    from scope_opt.problem.onnx_import import _Layer
+from scope_opt.problem.onnx_layers import _Layer
 
 
 def _chain(name: str, by_name: dict[str, _Layer]) -> list[str]:

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 from scope_opt.errors import InputError
 from scope_opt.problem.onnx_graph import _constant
+from scope_opt.problem.onnx_layers import _Layer
 from scope_opt.problem.onnx_labels import _reshaped, _text, core, is_natural, labels, passes_on, set_labels
 
 if TYPE_CHECKING:
@@ -17,7 +18,6 @@ TOKEN_OPS = ("Transpose", "LayerNormalization", "Slice", "Gather", "Split")
 
 
 def _layer(imp: _Importer, node, op: str, inputs: list[str], lab: tuple[str, ...] | None = None, **fields) -> None:
-    from scope_opt.problem.onnx_import import _Layer
     imp.add_layer(node, _Layer("", op, fields.pop("K", 0), inputs, **fields))
     if lab is not None:
         set_labels(imp, node.output[0], lab)
@@ -43,7 +43,6 @@ def reshape(imp: _Importer, node, data: list[str]) -> None:
 def split(imp: _Importer, node, data: list[str], a: dict) -> None:
     """Split on channels (torch's chunk, as the dynamo exporter writes it): one channels
     layer per part."""
-    from scope_opt.problem.onnx_import import _Layer
     shape, lab = imp.shapes.get(data[0]) or [], labels(imp, data[0])
     axis = a.get("axis", 0) % max(len(shape), 1)
     sizes = a.get("split") or (_constant(imp.g, node.input[1]) if len(node.input) > 1 and node.input[1] else None)
@@ -64,7 +63,6 @@ def as_tokens(imp: _Importer, node, tensor: str) -> str:
     lab, shape = labels(imp, tensor), imp.shapes.get(tensor)
     if "yx" not in core(lab, shape):
         return imp.single(node, tensor)
-    from scope_opt.problem.onnx_import import _Layer
     count = shape[lab.index("yx")]
     layer = _Layer("", "tokens", 0, [imp.single(node, tensor)], H=count)
     imp.ref[tensor] = imp.new_layer(f"{node.name or node.output[0]}_tokens", layer)
@@ -76,11 +74,10 @@ def over_features(imp: _Importer, tensor: str, vector: bool = False) -> bool:
     """True when the last axis is features of tokens or of channels-last pixels (a linear
     layer there is a 1x1 conv); with `vector`, also the features of one vector."""
     c = core(labels(imp, tensor), imp.shapes.get(tensor))
-    return len(c) >= (1 if vector else 2) and c[-1] == "c" and set(c[:-1]) <= {"t", "y", "x", "yx"}
+    return len(c) >= (1 if vector else 2) and c[-1] == "c" and set(c[:-1]) <= {"t", "y", "x", "yx", "w", "p"}
 
 
 def linear(imp: _Importer, node, data: list[str], K: int) -> None:
-    from scope_opt.problem.onnx_import import _Layer
     src = as_tokens(imp, node, data[0])
     imp.add_layer(node, _Layer("", "conv", K, [src]))
     set_labels(imp, node.output[0], labels(imp, data[0]))
@@ -120,10 +117,14 @@ def matmul(imp: _Importer, node, data: list[str]) -> None:
     ca, cb = core(la, sa), core(lb, sb)
     src = [imp.single(node, t) for t in data]
     ha, hb = _heads(la, sa), _heads(lb, sb)
-    if ha == hb and ca in (("h", "t", "e"), ("t", "e")) and cb == ca[:-2] + ("e", "t"):
-        _layer(imp, node, "matmul_t", src, la[:-1] + ("s",), groups=ha)
-    elif ha == hb and ca in (("h", "t", "s"), ("t", "s")) and cb == ca[:-2] + ("t", "e"):
-        _layer(imp, node, "matmul", src, la[:-1] + ("e",), groups=ha)
+    windowed = ca[:1] == cb[:1] == ("w",)  # a batch of windows: each query attends to its window's tokens
+    ca, cb = (c[1:] if windowed else c for c in (ca, cb))
+    t = ca[-2] if len(ca) >= 2 and ca[-2] in ("t", "p") else "t"  # tokens, or a window's positions
+    window = sb[lb.index(t)] if windowed and t in lb else None
+    if ha == hb and ca in (("h", t, "e"), (t, "e")) and cb == ca[:-2] + ("e", t):
+        _layer(imp, node, "matmul_t", src, la[:-1] + ("s",), groups=ha, window=window)
+    elif ha == hb and ca in (("h", t, "s"), (t, "s")) and cb == ca[:-2] + (t, "e"):
+        _layer(imp, node, "matmul", src, la[:-1] + ("e",), groups=ha, window=window)
     else:
         raise InputError(imp.path, imp.where(node), f"multiplies a tensor laid out as {_text(la)} by one laid out as "
                                                     f"{_text(lb)}; expected attention's Q K^T ([N, h, T, d] by "
@@ -190,7 +191,6 @@ def split_qkv(imp: _Importer, node, name: str) -> list[str]:
     its place: what the Gathers of Q, K and V read."""
     if name in imp.qkv:
         return imp.qkv[name]
-    from scope_opt.problem.onnx_import import _Layer
     layer = imp.by_name.get(name)
     if layer is None or layer.op != "conv" or layer.K % 3:
         raise InputError(imp.path, imp.where(node), f"selects a third of {name!r}, which is no fused projection; "

@@ -86,6 +86,7 @@ OPERATORS: dict[str, OperatorSpec] = {
     # softmax over each head's row of scores: the channels of its own heads (groups = heads), its own rows
     "softmax": OperatorSpec(Compute.VECTOR, False, Channels.GROUP, Rows.SAME, keeps_channels=True),
     # scores = Q K^T per head: output channels are (head, key token); Q's rows are its own, K's all
+    # (with a `window`, each query's keys are the `window` tokens of its own window: Swin's)
     "matmul_t": OperatorSpec(Compute.MAC, False, Channels.GROUP, Rows.SAME,
                              input_rules=((Channels.GROUP, Rows.SAME), (Channels.GROUP, Rows.ALL))),
     # context = P V per head: P's own rows and its heads' channels; V's own channels, every token
@@ -99,6 +100,10 @@ OPERATORS: dict[str, OperatorSpec] = {
     # a channel shuffle of `groups` groups: output channel k is input channel (k % g) * (C / g) + k // g;
     # a block of output channels reads channels from every group, so the rule is all channels of its rows
     "shuffle": OperatorSpec(Compute.NONE, False, Channels.ALL, Rows.SAME, keeps_channels=True),
+    # space to depth by `factor` f (Swin's patch merging, PyTorch's pixel_unshuffle): output
+    # (C f^2, H / f, W / f), each output pixel the f x f input pixels under it; its rows read as
+    # a conv's with R = S = stride = f, and all channels (each output channel is one input channel)
+    "unshuffle": OperatorSpec(Compute.NONE, False, Channels.ALL, Rows.HALO),
 }
 RESIDUAL_READ = (Channels.SAME, Rows.SAME)  # a residual add reads the block equal to its own output block
 WEIGHTS_READ = (Channels.SAME, Rows.ALL)  # the slice of its own output channels, for every row
