@@ -166,13 +166,19 @@ class TokenGraph:
         return self.op("LayerNormalization", [x, self.const(np.ones(self.d), True), self.const(np.zeros(self.d), True)],
                        name, axis=-1)
 
-    def attention(self, p, x):
+    def attention(self, p, x, mask=None, safe_softmax=False):
+        """`mask`: a [1, 1, 1, T] tensor added to the scores (a constant when None);
+        `safe_softmax`: the exporters' Where(IsNaN(p), 0, p) after the Softmax."""
         q = self.heads(f"{p}q", self.linear(f"{p}_q", x, self.d, self.d), [0, 2, 1, 3])
         k = self.heads(f"{p}k", self.linear(f"{p}_k", x, self.d, self.d), [0, 2, 1, 3])
         kt = self.op("Transpose", [k], f"{p}kt", perm=[0, 1, 3, 2])
         s = self.op("MatMul", [q, kt], f"{p}_scores")
-        s = self.op("Add", [self.op("Div", [s, self.const(8.0, True)], f"{p}scale"), self.const(np.zeros((1, 1, 1, self.t)), True)], f"{p}mask")
+        mask = mask or self.const(np.zeros((1, 1, 1, self.t)), True)
+        s = self.op("Add", [self.op("Div", [s, self.const(8.0, True)], f"{p}scale"), mask], f"{p}mask")
         prob = self.op("Softmax", [s], f"{p}_softmax", axis=-1)
+        if safe_softmax:
+            nan = self.op("IsNaN", [prob], f"{p}isnan")
+            prob = self.op("Where", [nan, self.const(0.0, True), prob], f"{p}safe")
         v = self.heads(f"{p}v", self.linear(f"{p}_v", x, self.d, self.d), [0, 2, 1, 3])
         c = self.op("MatMul", [prob, v], f"{p}_context")
         c = self.op("Reshape", [self.op("Transpose", [c], f"{p}cperm", perm=[0, 2, 1, 3]), self.const([1, self.t, self.d])], f"{p}cview")

@@ -29,13 +29,15 @@ FOLDED_OPS = ("Relu", "Clip", "Sigmoid", "HardSigmoid", "HardSwish", "LeakyRelu"
               "Softplus", "BatchNormalization", "InstanceNormalization", "LRN", "Identity", "Dropout",
               "LogSoftmax", "Cast", "Squeeze", "Unsqueeze", "Erf", "Gelu")
 CONSTANT_ARITHMETIC = ("Add", "Sub", "Mul", "Div")  # with one constant operand: a bias or a scale, folded
-KNOWN_OPS = set(LAYER_OPS) | set(FOLDED_OPS) | set(CONSTANT_ARITHMETIC)
+PREDICATE_OPS = ("IsNaN", "IsInf")  # a test of a tensor that only a Where reads: not data
+KNOWN_OPS = set(LAYER_OPS) | set(FOLDED_OPS) | set(CONSTANT_ARITHMETIC) | set(PREDICATE_OPS) | {"Where"}
 SUPPORTED_TEXT = ("Conv, Gemm/MatMul (constant weight), MatMul of attention (Q K^T, P V per head), Softmax, LayerNormalization, "
                   "Transpose and Reshape of attention's heads and windows, Concat/Slice/Gather of tokens, Slice/Split of "
                   "channels, channel shuffle, Slice+Concat of rows and columns (torch.roll, Swin's patch merging), "
                   "SpaceToDepth, Pad (by zero), Add (residual), Add/Sub/Mul/Div of two tensors (eltwise, broadcast), Concat (channels), "
                   "MaxPool, AveragePool, GlobalAveragePool, GlobalMaxPool, ReduceMean/ReduceMax (over rows and columns), "
-                  "Flatten, Reshape; folded: " + ", ".join(FOLDED_OPS))
+                  "Flatten, Reshape; folded: " + ", ".join(FOLDED_OPS) + ", Where filling a constant (after IsNaN/IsInf: "
+                  "the exporters' safe softmax)")
 
 
 def _conv_pad(path: Path, where: str, a: dict, R: int, S: int) -> int | None:
@@ -168,6 +170,18 @@ class _Importer:
                 pass
         self.add_layer(node, _Layer("", "eltwise", 0, src))
 
+    def where_fill(self, node, data) -> None:
+        """Where(test, constant, x) or Where(test, x, constant), the test not data (IsNaN of
+        a softmax in the exporters' safe softmax; a mask): x with some elements replaced,
+        element-wise, so it folds like an activation."""
+        out, shape = self.shapes.get(node.output[0]), self.shapes.get(data[0])
+        if node.input[0] in self.ref or len(data) != 1 or (out is not None and shape is not None and out != shape):
+            raise InputError(self.path, self.where(node), "selects between data tensors, or on a condition computed from "
+                                                          "data, or broadcasts its input; expected Where(test, constant, x) "
+                                                          "that keeps x's shape (a constant fill)")
+        lab.passes_on(self, node, data[0])
+        self.report.folded["Where (a constant fill)"] += 1
+
     def concat(self, node, data, a) -> None:
         if any(t in self.pieces for t in data):  # rows or columns joined: a cyclic shift, a space to depth
             return win.concat(self, node, data, a)
@@ -201,7 +215,7 @@ class _Importer:
         op = node.op_type
         if node.output[0] in self.ref:  # an embedding lookup: already the network's input
             return
-        if not data or op in ("Shape", "Size"):  # constants, or the metadata of a tensor (shapes for Reshape)
+        if not data or op in ("Shape", "Size", *PREDICATE_OPS):  # constants, a tensor's metadata, a test of it
             self.report.folded[op] += 1
             return
         handler = {"Conv": self.conv, "Gemm": self.fc, "MatMul": self.fc, "Concat": self.concat}.get(op)
@@ -228,6 +242,8 @@ class _Importer:
             handler(node, data, _attrs(node))
         elif op in POOL_OPS:
             pool(self, node, data, _attrs(node))
+        elif op == "Where":
+            self.where_fill(node, data)
         elif op in CONSTANT_ARITHMETIC and len(data) == 2:
             self.binary(node, data)
         elif op in FOLDED_OPS or (op in CONSTANT_ARITHMETIC and len(data) == 1):
