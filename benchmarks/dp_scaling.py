@@ -8,6 +8,10 @@ growth exponent of dp's solve time (least squares on log time against log x).
 
 Writes results/dp-scaling.csv and results/dp-scaling.png.
 Run: python benchmarks/dp_scaling.py   (about 5 minutes on 2 cores; --plot redraws from the CSV)
+
+`--grid` instead runs dp alone on every paper-suite network x mesh (4x4, 8x8, 12x12,
+16x16) x SRAM (256 KiB, 1 MiB, 4 MiB) x batch (1, 64), each cell a fresh process cut at
+GRID_TIMEOUT_S, and writes results/dp-grid.csv with the slowest cell (about 20 minutes).
 """
 
 from __future__ import annotations
@@ -28,7 +32,9 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "results"
 TIMEOUT_S = 600  # a cell that takes longer is recorded as timed out, never waited on
+GRID_TIMEOUT_S = 120  # likewise in the grid
 METHODS = ("dp", "fastdp")
+PAPER_MODELS = ("resnet50", "resnet152", "vgg16", "alexnet", "mobilenetv2", "vit_b_16", "bert_base_128")
 
 INSTANCE = """name = "{name}"
 batch = {batch}
@@ -57,6 +63,11 @@ def cells() -> list[dict]:
     return out
 
 
+def grid_cells() -> list[dict]:
+    return [dict(axis="grid", model=model, m=m, sram=s, batch=b) for model in PAPER_MODELS for m in (4, 8, 12, 16)
+            for s in (256, 1024, 4096) for b in (1, 64)]
+
+
 def one(instance: str, method: str) -> None:
     """Child process: solve, print the result's figures as JSON."""
     sys.path.insert(0, str(ROOT))
@@ -70,17 +81,17 @@ def one(instance: str, method: str) -> None:
                       "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
 
 
-def measure(cell: dict, folder: Path, method: str) -> dict:
+def measure(cell: dict, folder: Path, method: str, timeout_s: float = TIMEOUT_S) -> dict:
     name = f"{cell['model']}-{cell['m']}x{cell['m']}-{cell['sram']}k-b{cell['batch']}"
     path = folder / f"{name}.toml"
     path.write_text(INSTANCE.format(name=name, root=ROOT, **cell))
     start = time.perf_counter()
     try:
         res = subprocess.run([sys.executable, __file__, "--one", str(path), method], capture_output=True, text=True,
-                             timeout=TIMEOUT_S)
+                             timeout=timeout_s)
         got = json.loads(res.stdout.strip().splitlines()[-1]) if res.returncode == 0 else {"status": "error"}
     except subprocess.TimeoutExpired:
-        got = {"status": f"timed out after {TIMEOUT_S} s"}
+        got = {"status": f"timed out after {timeout_s:g} s"}
     return {"axis": cell["axis"], "instance": name, "model": cell["model"], "mesh": f"{cell['m']}x{cell['m']}",
             "sram_kib": cell["sram"], "batch": cell["batch"], "method": method,
             "wall_s": round(time.perf_counter() - start, 3), **got}
@@ -128,6 +139,35 @@ def plot(rows: list[dict]) -> None:
     save_figure(fig, RESULTS / "dp-scaling.png")
 
 
+def _write_csv(rows: list[dict], path: Path) -> None:
+    from scope_opt.formats.outputs import write_text_atomic
+    buf = io.StringIO()
+    w = csv.DictWriter(buf, fieldnames=list(dict.fromkeys(k for r in rows for k in r)))
+    w.writeheader()
+    w.writerows(rows)
+    write_text_atomic(path, buf.getvalue())
+
+
+def _slowest(rows: list[dict]) -> str:
+    dp = [r for r in rows if r["method"] == "dp" and "solve_s" in r]
+    slow = max(dp, key=lambda r: r["wall_s"])
+    return (f"slowest dp cell: {slow['instance']} {slow['wall_s']} s wall, {slow['solve_s']:.2f} s solve, "
+            f"{slow['peak_mb']:.0f} MB peak")
+
+
+def grid() -> None:
+    rows = []
+    with tempfile.TemporaryDirectory() as d:
+        subprocess.run([sys.executable, __file__, "--one", str(ROOT / "instances" / "small" / "tiny-chain4-2x1.toml"),
+                        "dp"], capture_output=True, check=True)
+        for cell in grid_cells():
+            rows.append(measure(cell, Path(d), "dp", GRID_TIMEOUT_S))
+            print(json.dumps(rows[-1]), flush=True)
+    _write_csv(rows, RESULTS / "dp-grid.csv")
+    over = [r for r in rows if r["wall_s"] > 10 or "solve_s" not in r]
+    print(f"{len(rows)} cells, {len(over)} over 10 s wall or unfinished; {_slowest(rows)}", flush=True)
+
+
 def main() -> None:
     rows = []
     with tempfile.TemporaryDirectory() as d:
@@ -146,23 +186,17 @@ def main() -> None:
                     k = growth_exponent([r[key] for r in pts], [r["solve_s"] for r in pts])
                     for r in pts:
                         r["growth_exponent"] = round(k, 2)
-    fields = list(dict.fromkeys(k for r in rows for k in r))
-    from scope_opt.formats.outputs import write_text_atomic
-    buf = io.StringIO()
-    w = csv.DictWriter(buf, fieldnames=fields)
-    w.writeheader()
-    w.writerows(rows)
-    write_text_atomic(RESULTS / "dp-scaling.csv", buf.getvalue())
+    _write_csv(rows, RESULTS / "dp-scaling.csv")
     plot(rows)
-    dp = [r for r in rows if r["method"] == "dp" and "solve_s" in r]
-    slow = max(dp, key=lambda r: r["wall_s"])
-    print(f"slowest dp cell: {slow['instance']} {slow['wall_s']} s wall, {slow['solve_s']:.2f} s solve, "
-          f"{slow['peak_mb']:.0f} MB peak", flush=True)
+    print(_slowest(rows), flush=True)
 
 
 if __name__ == "__main__":
     if len(sys.argv) == 4 and sys.argv[1] == "--one":
         one(sys.argv[2], sys.argv[3])
+    elif sys.argv[1:] == ["--grid"]:
+        sys.path.insert(0, str(ROOT))
+        grid()
     elif sys.argv[1:] == ["--plot"]:  # redraw from the CSV
         sys.path.insert(0, str(ROOT))
         plot([{k: _number(v) for k, v in r.items()} for r in csv.DictReader(open(RESULTS / "dp-scaling.csv"))])

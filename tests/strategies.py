@@ -41,7 +41,8 @@ def _token_layers(draw, n_layers):
             heads = draw(st.sampled_from([h for h in (1, 2, 4) if c % h == 0]))
             keys = [n for n, (cc, _) in shapes.items() if cc == c]
             y = draw(st.sampled_from(keys))
-            v = draw(st.sampled_from([n for n, (_, tt) in shapes.items() if tt == shapes[y][1]]))
+            v = draw(st.sampled_from([n for n, (cc, tt) in shapes.items()  # y itself qualifies
+                                      if tt == shapes[y][1] and cc % heads == 0]))
             keys, window = shapes[y][1], {}
             if keys == t and draw(st.booleans()):  # window attention: each query sees its window's keys
                 keys = draw(st.sampled_from([w for w in range(1, t) if t % w == 0]))

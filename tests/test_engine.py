@@ -106,22 +106,30 @@ def test_binding_chiplets_leave_the_exact_tables_unchanged(inst):
         assert all(any(covers(k, i) for k in kept) for i in range(n))
         assert not any(covers(k, i) for k in kept for i in kept if k != i)
         reduced, full = np.full((L, L + 1), np.inf), np.full((L, L + 1), np.inf)
-        _tab_for_n(lt, w, act, *binding_view(w, act), tables.sram_bytes, L, reduced, False, 1, math.inf, unbounded())
-        _tab_for_n(lt, w, act, w, act, tables.sram_bytes, L, full, False, 1, math.inf, unbounded())
+        no_work = np.zeros(L + 1)
+        _tab_for_n(lt, w, act, *binding_view(w, act), tables.sram_bytes, L, reduced, False, 1, math.inf, unbounded(),
+                   no_work, n)
+        _tab_for_n(lt, w, act, w, act, tables.sram_bytes, L, full, False, 1, math.inf, unbounded(), no_work, n)
         assert np.array_equal(reduced, full)
 
 
 @given(st.one_of(tiny_instances(max_layers=6, max_chiplets=16, wide=True), tiling_instances()))
 @settings(max_examples=40, deadline=None)
 def test_useless_stage_pruning_changes_no_optimum_nor_mapping(inst):
-    """The merged segment step skips stages slower than the segmented optimum allows; the
-    DP's T and mapping equal those of the unpruned step, bit for bit."""
+    """The merged tables and segment step skip stages that no mapping as fast as the
+    segmented optimum can hold (stage time, area and weight bounds, the time before each
+    segment start); the DP's T and mapping equal those of the unpruned DP, bit for bit.
+    So they do when the bound is the optimum itself, the tightest one allowed."""
     from scope_opt.methods.dp import chain
     pruned = chain_dp(inst)
     real = chain._known_upper_bound
     try:
         chain._known_upper_bound = lambda *args: math.inf
         full = chain_dp(inst)
+        if full.mapping is not None:
+            chain._known_upper_bound = lambda *args: full.latency_s
+            tightest = chain_dp(inst)
+            assert tightest.latency_s == full.latency_s and tightest.mapping == full.mapping
     finally:
         chain._known_upper_bound = real
     assert pruned.latency_s == full.latency_s and pruned.mapping == full.mapping

@@ -6,9 +6,11 @@ they equal the reference bit for bit."""
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import NamedTuple
 
+import numba
 import numpy as np
 from numba import njit
 
@@ -128,7 +130,7 @@ def _region(la, l, r, k0, k1, h0, h1):
     return c0, c1, r0, r1, cols
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _tables_for_n(la, parts, n, pe_k, pe_c, e, freq_hz, nop_bps):
     """lt[l, i, j]: layer time of l with partition j after partition i of l - 1 in the same
     cluster (i = q: first layer of its cluster, nothing owned); w, act: [l, j, chiplet]
@@ -210,16 +212,21 @@ class LayerTables:
 
 
 def build_layer_tables(instance: Instance) -> LayerTables:
+    """The tables of every chiplet count, computed on numba's threads (the kernel holds no
+    GIL; each count is independent, and the results keep the order of n)."""
     pkg = instance.package
     la = layer_arrays(instance)
     out: dict[str, list] = {k: [None] for k in ("lt", "w", "act", "comp", "nop")}
     parts = [np.zeros((0, 2), np.int64)]
     for n in range(1, pkg.chiplets + 1):
-        p = np.array(instance.allowed_partitions[n], dtype=np.int64).reshape(-1, 2)
-        parts.append(p)
-        for k, v in zip(out, _tables_for_n(la, p, n, pkg.pe_k, pkg.pe_c, pkg.bytes_per_element, pkg.freq_hz,
-                                           pkg.nop_bps)):
-            out[k].append(v)
+        parts.append(np.array(instance.allowed_partitions[n], dtype=np.int64).reshape(-1, 2))
+
+    def one(n: int) -> tuple:
+        return _tables_for_n(la, parts[n], n, pkg.pe_k, pkg.pe_c, pkg.bytes_per_element, pkg.freq_hz, pkg.nop_bps)
+    with ThreadPoolExecutor(max_workers=numba.get_num_threads()) as pool:
+        for got in pool.map(one, range(1, pkg.chiplets + 1)):
+            for k, v in zip(out, got):
+                out[k].append(v)
     return LayerTables(parts, **out, sram_bytes=float(pkg.sram_bytes))
 
 

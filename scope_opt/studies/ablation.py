@@ -155,7 +155,8 @@ class Ablation:
         tb = self.table(kind)
         tm = self.terms
         if exact_clustering:
-            best_segments(tb.tabm, tm.dram_s, tm.weights_s, self.instance.batch, min(L, N), f, fp, start_order(L))
+            best_segments(tb.tabm, tm.dram_s, tm.weights_s, self.instance.batch, min(L, N), f, fp, start_order(L),
+                          np.full(L, np.inf))
         else:
             cap = float(N * math.floor(self.instance.package.sram_bytes))
             scope_segments_all(tm.flat, self.instance.batch, tm.load_prefix, tm.wsize, tm.dram_s, tm.weights_s, tb.tab,

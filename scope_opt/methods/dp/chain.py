@@ -20,10 +20,10 @@ from scope_opt.cost.terms import CostTerms
 from scope_opt.errors import InputError, InvariantError
 from scope_opt.problem.instance import Instance
 from scope_opt.problem.mapping import Cluster, Mapping, Segment
-from scope_opt.methods.dp.clusters import cluster_partitions, cluster_table
+from scope_opt.methods.dp.clusters import cluster_partitions, cluster_table, least_work
 from scope_opt.methods.deadline import check_time
-from scope_opt.methods.dp.pipelines import (backtrack_segment, best_segments, segment_pipelines, shortest_path,
-                                          start_order)
+from scope_opt.methods.dp.pipelines import (backtrack_segment, best_segments, prefix_lower_bounds, segment_pipelines,
+                                          shortest_path, start_order)
 
 INF = math.inf
 MEMORY_LIMIT_BYTES = 4 * 2**30  # refuse a DP whose tables would need more than this
@@ -110,13 +110,30 @@ def _ticker(step: str, say: Callable[[str], None], deadline: float) -> Callable[
     return tick
 
 
-def _segments(tabm, terms: CostTerms, max_p: int, f, fp, tick: Callable[[int, int], None], t_ub: float = INF) -> None:
-    """best_segments over every start, a chunk at a time so that the time limit is checked."""
-    order = start_order(terms.layers)
-    for i in range(0, len(order), SEGMENT_CHUNK):
-        best_segments(tabm, terms.dram_s, terms.weights_s, terms.instance.batch, max_p, f, fp, order[i:i + SEGMENT_CHUNK],
-                      t_ub)
-        tick(min(i + SEGMENT_CHUNK, len(order)), len(order))
+USELESS_SLACK = 1e-9  # relative: far above the round-off of a path's sum, so no optimal stage is cut
+
+
+def _segments(tabm, terms: CostTerms, max_p: int, f, fp, tick: Callable[[int, int], None], t_ub: float,
+              single: np.ndarray) -> None:
+    """best_segments over every start, a chunk at a time so that the time limit is checked.
+    With a known T_ub, starts go in order and each start a is pruned by T_ub less a lower
+    bound on the time before it (prefix_lower_bounds) and the DRAM time of every weight
+    after it: a segment from a on a path no slower than T_ub has
+    T_s <= T_ub - dist(a) - W[a, L) / b_dram (docs/exact-models.md, "Useless stages")."""
+    L = terms.layers
+    pruned = math.isfinite(t_ub)
+    order = np.arange(L) if pruned else start_order(L)
+    before = np.zeros(L + 1)
+    idx = np.arange(L)
+    f[idx, idx + 1] = single  # final already: read by the prefix bounds
+    for i in range(0, L, SEGMENT_CHUNK):
+        starts = order[i:i + SEGMENT_CHUNK]
+        limits = np.full(len(starts), INF)
+        if pruned:
+            prefix_lower_bounds(f, terms.weights_s, i, int(starts[-1]), before)
+            limits = t_ub - before[starts] - terms.weights_s[starts, L] + USELESS_SLACK * t_ub
+        best_segments(tabm, terms.dram_s, terms.weights_s, terms.instance.batch, max_p, f, fp, starts, limits)
+        tick(min(i + SEGMENT_CHUNK, L), L)
 
 
 def _known_upper_bound(tabm, terms: CostTerms, max_p: int, single: np.ndarray) -> float:
@@ -132,7 +149,7 @@ def _known_upper_bound(tabm, terms: CostTerms, max_p: int, single: np.ndarray) -
     one_layer = np.full_like(tabm, INF)
     one_layer[idx, idx + 1, :] = tabm[idx, idx + 1, :]
     best_segments(one_layer, terms.dram_s, terms.weights_s, terms.instance.batch, max_p, f, np.zeros(f.shape, np.int64),
-                  start_order(L), one_per_segment)
+                  start_order(L), np.full(L, one_per_segment))
     f[idx, idx + 1] = single
     return float(shortest_path(f)[0][L])
 
@@ -157,9 +174,10 @@ def _tables(terms: CostTerms, space: str, max_clusters: int | None, say: Callabl
         t_ub = _known_upper_bound(_budget(cluster_table(tables, 1, chiplets)[0])[0], terms, max_p, single)
         timings["known_upper_bound_s"] = t_ub
     say("cluster tables (chiplet counts)")
+    stage_ub = t_ub - terms.weights_s[0, L] + USELESS_SLACK * t_ub  # what the pipelines may take (useless_limits)
     tab, peak = cluster_table(tables, L if space == "merged" else 1, chiplets, quick,
-                              _ticker("cluster tables (chiplet counts)", say, deadline), terms.instance.batch, t_ub,
-                              deadline)
+                              _ticker("cluster tables (chiplet counts)", say, deadline), terms.instance.batch, stage_ub,
+                              deadline, least_work(tables) if math.isfinite(t_ub) else None)
     timings["cluster_tables_s"] = time.perf_counter() - t0
     t0 = time.perf_counter()
     say("segments (starts)")
@@ -167,7 +185,7 @@ def _tables(terms: CostTerms, space: str, max_clusters: int | None, say: Callabl
     fp = np.zeros((L, L + 1), np.int64)
     tabm, argn = _budget(tab)
     if space != "sequential":
-        _segments(tabm, terms, max_p, f, fp, _ticker("segments (starts)", say, deadline), t_ub)
+        _segments(tabm, terms, max_p, f, fp, _ticker("segments (starts)", say, deadline), t_ub, single)
     idx = np.arange(L)
     f[idx, idx + 1] = single
     fp[idx, idx + 1] = 1

@@ -16,7 +16,7 @@ from numba import njit, prange
 from scope_opt.cost.layer_tables import LayerTables
 from scope_opt.methods.deadline import OutOfTime
 from scope_opt.methods.dp.budget import unbounded, work_budget
-from scope_opt.methods.dp.labels import exact_pass, quick_pass
+from scope_opt.methods.dp.labels import BEAM, BOUND_BEAM, exact_pass, quick_pass
 
 INF = math.inf
 
@@ -85,8 +85,27 @@ def binding_view(w: np.ndarray, act: np.ndarray) -> tuple[np.ndarray, np.ndarray
     return np.ascontiguousarray(w[:, :, keep]), np.ascontiguousarray(act[:, :, keep])
 
 
+def least_work(tables: LayerTables) -> np.ndarray:
+    """e[l]: the least chiplet-time of layer l, min over chiplet counts n and partitions
+    of n x its compute time.  A cluster on n chiplets that holds l spends at least e[l]
+    of n x its stage time on l (a layer's time is at least its compute time)."""
+    return np.min([n * tables.comp[n].min(axis=1) for n in range(1, tables.chiplets + 1)], axis=0)
+
+
 @njit(cache=True)
-def _exact_row(lt, w, act, wb, actb, cap, x, last, row, target, F, quick, batch, t_ub, budget, work):
+def useless_limits(t_ub, batch, n, N, epre, x, out):
+    """out[l]: a label of cluster [x, l + 1) on n of the N chiplets with batch * time t >
+    out[l] lies on no mapping with T <= T_ub, where t_ub = T_ub minus every weight's DRAM
+    load: T >= W / b_dram + batch * t, and T >= W / b_dram + batch / N * (n * t + the
+    least chiplet-time of every other layer) (docs/exact-models.md, "Useless stages");
+    epre is the prefix sum of least_work."""
+    L = epre.shape[0] - 1
+    for l in range(x, L):
+        out[l] = min(t_ub, (N * t_ub - batch * (epre[L] - epre[l + 1] + epre[x])) / n)
+
+
+@njit(cache=True)
+def _exact_row(lt, w, act, wb, actb, cap, x, last, row, target, F, quick, batch, limit, budget, work):
     """The exact pass, pruned by the quick pass's upper bounds, both on the binding
     chiplets wb, actb; returns the path to `target` (from whichever pass attains
     row[target]) and the largest label count.  With `quick` (fastdp), only the quick pass,
@@ -94,11 +113,14 @@ def _exact_row(lt, w, act, wb, actb, cap, x, last, row, target, F, quick, batch,
     proven least."""
     ub = np.full(row.shape[0], INF)
     if quick:
-        bpath, bpeak = quick_pass(lt, w, act, cap, x, last, ub, target)
+        bpath, bpeak = quick_pass(lt, w, act, cap, x, last, ub, target, 1, np.full(lt.shape[0], INF), BEAM)
         row[:] = ub
         return bpath, bpeak
-    bpath, bpeak = quick_pass(lt, wb, actb, cap, x, last, ub, target, batch, t_ub)
-    epath, peak = exact_pass(lt, wb, actb, cap, x, last, row, target, F, ub, batch, t_ub, budget, work)
+    # a table row needs only the bounds (a small beam is fastest); a rebuilt cluster keeps
+    # the tuple the beam of 32 finds, so mappings stay those recorded (record_reference.py)
+    beam = BEAM if target > x else BOUND_BEAM
+    bpath, bpeak = quick_pass(lt, wb, actb, cap, x, last, ub, target, batch, limit, beam)
+    epath, peak = exact_pass(lt, wb, actb, cap, x, last, row, target, F, ub, batch, limit, budget, work)
     if peak < 0:  # out of budget: the row is incomplete
         return epath, peak
     use_beam = target > x and (epath.shape[0] != target - x or ub[target] < row[target])
@@ -109,7 +131,7 @@ def _exact_row(lt, w, act, wb, actb, cap, x, last, row, target, F, quick, batch,
 
 
 @njit(cache=True, parallel=True)
-def _tab_for_n(lt, w, act, wb, actb, cap, max_len, out, quick, batch, t_ub, budget):
+def _tab_for_n(lt, w, act, wb, actb, cap, max_len, out, quick, batch, t_ub, budget, epre, N):
     """out[x, y] for every first layer x, clusters of at most max_len layers; the passes
     are independent, so they run in parallel, early and late first layers paired.
     Returns the largest label count, -1 when a pass ran past its `budget`."""
@@ -119,7 +141,9 @@ def _tab_for_n(lt, w, act, wb, actb, cap, max_len, out, quick, batch, t_ub, budg
     work = np.zeros(L + 1, np.int64)  # label-pass steps, one entry per pass (first layer x): no shared counter
     for i in prange(L):
         x = i // 2 if i % 2 == 0 else L - 1 - i // 2
-        _, p = _exact_row(lt, w, act, wb, actb, cap, x, min(L, x + max_len), out[x], -1, F, quick, batch, t_ub, budget,
+        limit = np.empty(L)
+        useless_limits(t_ub, batch, w.shape[2], N, epre, x, limit)
+        _, p = _exact_row(lt, w, act, wb, actb, cap, x, min(L, x + max_len), out[x], -1, F, quick, batch, limit, budget,
                           work)
         peaks[x] = p
     return -1 if peaks.min() < 0 else peaks.max()
@@ -127,13 +151,15 @@ def _tab_for_n(lt, w, act, wb, actb, cap, max_len, out, quick, batch, t_ub, budg
 
 def cluster_table(tables: LayerTables, max_len: int, chiplets: range | None = None,
                   quick: bool = False, tick: Callable[[int, int], None] | None = None,
-                  batch: int = 1, t_ub: float = INF, deadline: float = INF) -> tuple[np.ndarray, int]:
+                  batch: int = 1, t_ub: float = INF, deadline: float = INF,
+                  work: np.ndarray | None = None) -> tuple[np.ndarray, int]:
     """tab[x, y, n] for every cluster of at most `max_len` layers and every chiplet count
     in `chiplets` (default all); inf elsewhere.  Also the largest label count seen.
     With `quick` (fastdp), the upper-bound pass only: real fitting tuples, not always
     the least time.  `tick(done, total)` is called after each chiplet count (progress,
-    and the time limit: it may raise to stop).  With `t_ub` (the T of a known mapping),
-    entries are exact where batch * tab <= t_ub and no smaller elsewhere (labels.py).
+    and the time limit: it may raise to stop).  With `t_ub` (the T of a known mapping less
+    all weights' DRAM time) and `work` (least_work), entries are exact where a cluster may
+    lie on a mapping no slower than that one (useless_limits), no smaller elsewhere.
     With a `deadline`, each pass gets the work the time left allows (`budget.py`); a pass
     that runs past it raises OutOfTime, so one pathological pass cannot outlive the limit."""
     L = tables.lt[1].shape[0]
@@ -142,11 +168,12 @@ def cluster_table(tables: LayerTables, max_len: int, chiplets: range | None = No
     peak = 0
     row = np.empty((L, L + 1))
     counts = chiplets if chiplets is not None else range(1, N + 1)
+    epre = np.concatenate(([0.0], np.cumsum(work))) if work is not None else np.zeros(L + 1)
     for done, n in enumerate(counts, 1):
         row.fill(INF)
         wb, actb = binding_view(tables.w[n], tables.act[n])
         got = _tab_for_n(tables.lt[n], tables.w[n], tables.act[n], wb, actb, tables.sram_bytes, max_len,
-                         row, quick, batch, t_ub, work_budget(deadline))
+                         row, quick, batch, t_ub, work_budget(deadline), epre, N)
         if got < 0:
             raise OutOfTime("cluster tables (chiplet counts)")
         peak = max(peak, got)
@@ -163,7 +190,7 @@ def cluster_partitions(tables: LayerTables, x: int, y: int, n: int,
     L = tables.lt[n].shape[0]
     row = np.full(L + 1, INF)
     path, _ = _exact_row(tables.lt[n], tables.w[n], tables.act[n], *binding_view(tables.w[n], tables.act[n]),
-                         tables.sram_bytes, x, y, row, y, rest_bounds(tables.lt[n]), quick, 1, INF, unbounded(),
+                         tables.sram_bytes, x, y, row, y, rest_bounds(tables.lt[n]), quick, 1, np.full(L, INF), unbounded(),
                          np.zeros(L + 1, np.int64))
     if not math.isfinite(row[y]) or path.size != y - x:
         return INF, None

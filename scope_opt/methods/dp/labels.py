@@ -22,63 +22,21 @@ from numba import njit
 
 from scope_opt.cost.kernels import fits
 from scope_opt.methods.dp.budget import unbounded
+from scope_opt.methods.dp.label_store import grow1, grow2, add_node, push, new_store
 
 INF = math.inf
-BEAM = 32  # labels per last partition in the quick upper-bound pass
-USELESS = 1e300  # a row only labels slower than t_ub / batch reach: it may fit, and is no use
+BEAM = 32  # labels per last partition in fastdp's quick pass
+BOUND_BEAM = 2  # and in the exact DP's upper-bound pass (measured fastest: 1.9x less work than 32 on ResNet-152 8x8)
+USELESS = 1e300  # a row only useless labels reach (batch * time > limit): it may fit, and is no use
 UNIT_ROUNDOFF = 2.0**-53  # IEEE double; the bound pruning's slack is a multiple of it
 
 
 @njit(cache=True)
-def _grow2(a, size):
-    b = np.empty((size, a.shape[1]), a.dtype)
-    b[: a.shape[0]] = a
-    return b
-
-
-@njit(cache=True)
-def _grow1(a, size):
-    b = np.empty(size, a.dtype)
-    b[: a.shape[0]] = a
-    return b
-
-
-@njit(cache=True)
-def _store(size, n):
-    """Empty label storage: time, last partition, W, A, path node, sum of W, sum of W + A."""
-    return (np.empty(size), np.empty(size, np.int64), np.empty((size, n), np.int64), np.empty((size, n), np.int64),
-            np.empty(size, np.int64), np.empty(size, np.int64), np.empty(size, np.int64))
-
-
-@njit(cache=True)
-def _push(st, cnt, t, j, Wrow, Arow, node, sw, swa):
-    """Append a label (growing the storage when full); returns the storage."""
-    if cnt >= st[0].shape[0]:
-        size = 2 * st[0].shape[0]
-        st = (_grow1(st[0], size), _grow1(st[1], size), _grow2(st[2], size), _grow2(st[3], size),
-              _grow1(st[4], size), _grow1(st[5], size), _grow1(st[6], size))
-    st[0][cnt], st[1][cnt], st[4][cnt], st[5][cnt], st[6][cnt] = t, j, node, sw, swa
-    st[2][cnt] = Wrow
-    st[3][cnt] = Arow
-    return st
-
-
-@njit(cache=True)
-def _node(arena, na, part, parent):
-    """Record a path node (partition, parent node) when the pass tracks a path."""
-    if na >= arena[0].shape[0]:
-        arena = (_grow1(arena[0], 2 * na), _grow1(arena[1], 2 * na))
-    arena[0][na] = part
-    arena[1][na] = parent
-    return arena, na + 1
-
-
-@njit(cache=True)
-def _seed(lt, w, act, cap, x, track, batch, t_ub, capped):
+def _seed(lt, w, act, cap, x, track, batch, limit, capped):
     """The labels of cluster [x, x + 1): every partition of layer x that fits (and is
-    not useless: batch * time <= t_ub; `capped[0]` records that one was)."""
+    not useless: batch * time <= limit[x]; `capped[0]` records that one was)."""
     q, n = lt.shape[2], w.shape[2]
-    st = _store(64, n)
+    st = new_store(64, n)
     arena = (np.empty(1024, np.int64), np.empty(1024, np.int64))
     cnt = na = 0
     for j in range(q):
@@ -87,13 +45,13 @@ def _seed(lt, w, act, cap, x, track, batch, t_ub, capped):
             if not fits(w[x, j, i] + act[x, j, i], cap):
                 ok = False
                 break
-        if ok and batch * lt[x, q, j] > t_ub:
+        if ok and batch * lt[x, q, j] > limit[x]:
             capped[0] = True
         elif ok:
             node = na
             if track:
-                arena, na = _node(arena, na, j, -1)
-            st = _push(st, cnt, lt[x, q, j], j, w[x, j], act[x, j], node, 0, 0)
+                arena, na = add_node(arena, na, j, -1)
+            st = push(st, cnt, lt[x, q, j], j, w[x, j], act[x, j], node, 0, 0)
             cnt += 1
     return st, cnt, arena, na
 
@@ -117,17 +75,17 @@ def _row(st, cnt, row, y, x, target, arena, track):
 
 
 @njit(cache=True)
-def _candidates(lt, w, act, cap, l, j, st, cnt, cand, batch, t_ub, capped):
+def _candidates(lt, w, act, cap, l, j, st, cnt, cand, batch, limit, capped):
     """Every label extended by layer l with partition j that still fits and is not
-    useless (batch * time <= t_ub, else `capped[0]` is set), and their order by time
-    (stable).  `cand` is reusable scratch storage; returns (count, order, cand)."""
+    useless (batch * time <= limit[l], else `capped[0]` is set).  `cand` is reusable
+    scratch storage; returns (count, cand)."""
     ct, cW, cA, cnode = cand
     n = w.shape[2]
     m = 0
     for k in range(cnt):
         if m >= ct.shape[0]:
             size = 2 * ct.shape[0]
-            ct, cW, cA, cnode = _grow1(ct, size), _grow2(cW, size), _grow2(cA, size), _grow1(cnode, size)
+            ct, cW, cA, cnode = grow1(ct, size), grow2(cW, size), grow2(cA, size), grow1(cnode, size)
         ok = True
         for i in range(n):
             wv = st[2][k, i] + w[l, j, i]
@@ -137,13 +95,33 @@ def _candidates(lt, w, act, cap, l, j, st, cnt, cand, batch, t_ub, capped):
                 break
             cW[m, i] = wv
             cA[m, i] = av
-        if ok and batch * (st[0][k] + lt[l, st[1][k], j]) > t_ub:
+        if ok and batch * (st[0][k] + lt[l, st[1][k], j]) > limit[l]:
             capped[0] = True
         elif ok:
             ct[m] = st[0][k] + lt[l, st[1][k], j]
             cnode[m] = k
             m += 1
-    return m, np.argsort(ct[:m], kind="mergesort"), (ct, cW, cA, cnode)
+    return m, (ct, cW, cA, cnode)
+
+
+SHORT_SORT = 32  # up to this many candidates, an insertion sort (no allocation)
+
+
+@njit(cache=True)
+def _by_time(ct, m, order):
+    """The candidates' order by time, stable (equal times keep their order), in `order`
+    (grown when short): an insertion sort for a few, numpy's mergesort beyond."""
+    if m > SHORT_SORT:
+        return np.argsort(ct[:m], kind="mergesort")
+    if order.shape[0] < m:
+        order = np.empty(2 * m, np.int64)
+    for k in range(m):
+        i = k
+        while i > 0 and ct[order[i - 1]] > ct[k]:
+            order[i] = order[i - 1]
+            i -= 1
+        order[i] = k
+    return order
 
 
 @njit(cache=True)
@@ -169,8 +147,8 @@ def _keep_undominated(new, new_cnt, first, cand, c, j, st, arena, na, track, wor
             return new, new_cnt, arena, na
     node = na
     if track:
-        arena, na = _node(arena, na, j, st[4][cnode[c]])
-    new = _push(new, new_cnt, ct[c], j, cW[c], cA[c], node, sw, swa)
+        arena, na = add_node(arena, na, j, st[4][cnode[c]])
+    new = push(new, new_cnt, ct[c], j, cW[c], cA[c], node, sw, swa)
     return new, new_cnt + 1, arena, na
 
 
@@ -189,14 +167,14 @@ def _front_covered(kept_w, kept_wa, nk, cW, cA, c):
 
 
 @njit(cache=True)
-def _select_quick(new, new_cnt, first, cand, m, order, j, st, arena, na, track, y, F, last, ub, keep_below):
-    """The quick pass's rule for the candidates ending in partition j: at most BEAM,
-    faster first, each kept only when it widens the scalar (largest W, largest W + A)
-    front, and not dominated."""
+def _select_quick(new, new_cnt, first, cand, m, order, j, st, arena, na, track, scratch):
+    """The quick pass's rule for the candidates ending in partition j: at most the beam
+    (the front's size in `scratch`), faster first, each kept only when it widens the scalar (largest W, largest W + A)
+    front, and not dominated.  `scratch` holds the front and an unused work counter."""
     nk = 0
-    kept_w, kept_wa = np.empty(BEAM), np.empty(BEAM)
+    kept_w, kept_wa, no_work = scratch
     for oi in range(m):
-        if nk >= BEAM:
+        if nk >= kept_w.shape[0]:
             break
         covered, mw, mwa = _front_covered(kept_w, kept_wa, nk, cand[1], cand[2], order[oi])
         if covered:
@@ -204,7 +182,7 @@ def _select_quick(new, new_cnt, first, cand, m, order, j, st, arena, na, track, 
         kept_w[nk], kept_wa[nk] = mw, mwa
         nk += 1
         new, new_cnt, arena, na = _keep_undominated(new, new_cnt, first, cand, order[oi], j, st, arena, na, track,
-                                                    np.zeros(1, np.int64))
+                                                    no_work)
     return new, new_cnt, arena, na
 
 
@@ -235,11 +213,11 @@ def _hopeless(t, F, l, j, last, ub, keep_below):
 
 
 @njit(cache=True)
-def _run(lt, w, act, cap, x, last, row, target, F, ub, quick, batch, t_ub, budget, work):
+def _run(lt, w, act, cap, x, last, row, target, F, ub, beam, batch, limit, budget, work):
     """Rows (x, last] by extending labels one layer at a time under the quick or the
     exact rule; with target > x, also the partition indices of a tuple attaining
-    row[target].  Returns (path, largest label count).  Labels with batch * time > t_ub
-    are dropped (useless stages); rows that only such labels could reach are USELESS,
+    row[target].  Returns (path, largest label count).  Labels ending at layer l with
+    batch * time > limit[l] are dropped (useless stages); rows that only such labels could reach are USELESS,
     never inf, which keeps inf meaning 'fits nowhere'.  `work[x]` counts this pass's
     steps (the passes running at once each have their own entry); once it passes
     `budget[0]` (what one thread does in the time left), or all of them together pass
@@ -249,26 +227,31 @@ def _run(lt, w, act, cap, x, last, row, target, F, ub, quick, batch, t_ub, budge
     keep_below = 1.0 + 4.0 * (last - x + 2) * UNIT_ROUNDOFF
     capped = np.zeros(1, np.bool_)
     own = work[x:x + 1]
-    st, cnt, arena, na = _seed(lt, w, act, cap, x, track, batch, t_ub, capped)
+    st, cnt, arena, na = _seed(lt, w, act, cap, x, track, batch, limit, capped)
     cand = (np.empty(64), np.empty((64, n), np.int64), np.empty((64, n), np.int64), np.empty(64, np.int64))
+    order = np.empty(64, np.int64)
+    quick = beam > 0  # else the exact rule
+    scratch = (np.empty(beam), np.empty(beam), np.zeros(1, np.int64))
+    new = new_store(st[0].shape[0], n)  # two stores, swapped each layer: no allocation per step
     peak, y = cnt, x + 1
     while cnt > 0:
         done, path = _row(st, cnt, row, y, x, target, arena, track)
         if done or y >= last:
             return path, peak
-        new, new_cnt = _store(st[0].shape[0], n), 0
+        new_cnt = 0
         for j in range(q):
-            m, order, cand = _candidates(lt, w, act, cap, y, j, st, cnt, cand, batch, t_ub, capped)
+            m, cand = _candidates(lt, w, act, cap, y, j, st, cnt, cand, batch, limit, capped)
+            order = _by_time(cand[0], m, order)
             own[0] += cnt  # extending every label by partition j
             if quick:
                 new, new_cnt, arena, na = _select_quick(new, new_cnt, new_cnt, cand, m, order, j, st, arena, na, track,
-                                                        y, F, last, ub, keep_below)
+                                                        scratch)
             else:
                 new, new_cnt, arena, na = _select_exact(new, new_cnt, new_cnt, cand, m, order, j, st, arena, na, track,
                                                         y, F, last, ub, keep_below, own, budget)
         if own[0] > budget[0] or work.sum() > budget[1]:
             return np.empty(0, np.int64), -1
-        st, cnt = new, new_cnt
+        st, new, cnt = new, st, new_cnt
         peak = max(peak, cnt)
         y += 1
     if capped[0]:
@@ -279,22 +262,23 @@ def _run(lt, w, act, cap, x, last, row, target, F, ub, quick, batch, t_ub, budge
 
 
 @njit(cache=True)
-def quick_pass(lt, w, act, cap, x, last, row, target, batch=1, t_ub=INF):
-    """Upper bounds: rows (x, last] from at most BEAM labels per last partition (real
+def quick_pass(lt, w, act, cap, x, last, row, target, batch, limit, beam):
+    """Upper bounds: rows (x, last] from at most `beam` labels per last partition (real
     fitting tuples, not always the least)."""
-    return _run(lt, w, act, cap, x, last, row, target, np.empty((1, 1, 1)), np.empty(1), True, batch, t_ub, unbounded(),
+    return _run(lt, w, act, cap, x, last, row, target, np.empty((1, 1, 1)), np.empty(1), beam, batch, limit, unbounded(),
                 np.zeros(lt.shape[0] + 1, np.int64))
 
 
 @njit(cache=True)
-def exact_pass(lt, w, act, cap, x, last, row, target, F, ub, batch, t_ub, budget, work):
+def exact_pass(lt, w, act, cap, x, last, row, target, F, ub, batch, limit, budget, work):
     """Rows (x, last]: the least time of a fitting tuple (dominance is exact), pruned by
     the upper bounds `ub` of the quick pass.  F[l, j, y] is the least time of layers
     l..y-1 after partition j, memory ignored.  A label is dropped when even its best
     rest, F, cannot bring it below ub at any later row; `keep_below` widens the test by
     the float round-off of summing the row's terms in two orders (docs/exact-models.md,
-    "Bound pruning"), so no label that could beat ub is ever dropped.  With t_ub, a row
-    is exact wherever batch * row <= t_ub ("Useless stages").  Once its steps in `work`
+    "Bound pruning"), so no label that could beat ub is ever dropped.  With `limit`, a
+    row is exact wherever a cluster of it may lie on a mapping no slower than the known
+    one ("Useless stages", clusters.useless_limits).  Once its steps in `work`
     (an entry per first layer) pass `budget[0]`, or all of them `budget[1]`, it stops
     with largest label count -1."""
-    return _run(lt, w, act, cap, x, last, row, target, F, ub, False, batch, t_ub, budget, work)
+    return _run(lt, w, act, cap, x, last, row, target, F, ub, 0, batch, limit, budget, work)
