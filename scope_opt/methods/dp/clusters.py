@@ -16,7 +16,7 @@ from numba import njit, prange
 from scope_opt.cost.layer_tables import LayerTables
 from scope_opt.methods.deadline import OutOfTime
 from scope_opt.methods.dp.budget import unbounded, work_budget
-from scope_opt.methods.dp.labels import BEAM, BOUND_BEAM, exact_pass, quick_pass
+from scope_opt.methods.dp.labels import BEAM, exact_pass, quick_pass
 
 INF = math.inf
 
@@ -116,10 +116,7 @@ def _exact_row(lt, w, act, wb, actb, cap, x, last, row, target, F, quick, batch,
         bpath, bpeak = quick_pass(lt, w, act, cap, x, last, ub, target, 1, np.full(lt.shape[0], INF), BEAM)
         row[:] = ub
         return bpath, bpeak
-    # a table row needs only the bounds (a small beam is fastest); a rebuilt cluster keeps
-    # the tuple the beam of 32 finds, so mappings stay those recorded (record_reference.py)
-    beam = BEAM if target > x else BOUND_BEAM
-    bpath, bpeak = quick_pass(lt, wb, actb, cap, x, last, ub, target, batch, limit, beam)
+    bpath, bpeak = quick_pass(lt, wb, actb, cap, x, last, ub, target, batch, limit, BEAM)
     epath, peak = exact_pass(lt, wb, actb, cap, x, last, row, target, F, ub, batch, limit, budget, work)
     if peak < 0:  # out of budget: the row is incomplete
         return epath, peak

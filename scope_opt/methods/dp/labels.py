@@ -25,8 +25,7 @@ from scope_opt.methods.dp.budget import unbounded
 from scope_opt.methods.dp.label_store import grow1, grow2, add_node, push, new_store
 
 INF = math.inf
-BEAM = 32  # labels per last partition in fastdp's quick pass
-BOUND_BEAM = 2  # and in the exact DP's upper-bound pass (measured fastest: 1.9x less work than 32 on ResNet-152 8x8)
+BEAM = 32  # labels per last partition in the quick upper-bound pass
 USELESS = 1e300  # a row only useless labels reach (batch * time > limit): it may fit, and is no use
 UNIT_ROUNDOFF = 2.0**-53  # IEEE double; the bound pruning's slack is a multiple of it
 
