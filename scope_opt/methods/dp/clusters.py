@@ -149,13 +149,13 @@ def _tab_for_n(lt, w, act, wb, actb, cap, max_len, out, quick, batch, t_ub, budg
 def cluster_table(tables: LayerTables, max_len: int, chiplets: range | None = None,
                   quick: bool = False, tick: Callable[[int, int], None] | None = None,
                   batch: int = 1, t_ub: float = INF, deadline: float = INF,
-                  work: np.ndarray | None = None) -> tuple[np.ndarray, int]:
+                  layer_work: np.ndarray | None = None) -> tuple[np.ndarray, int]:
     """tab[x, y, n] for every cluster of at most `max_len` layers and every chiplet count
     in `chiplets` (default all); inf elsewhere.  Also the largest label count seen.
     With `quick` (fastdp), the upper-bound pass only: real fitting tuples, not always
     the least time.  `tick(done, total)` is called after each chiplet count (progress,
     and the time limit: it may raise to stop).  With `t_ub` (the T of a known mapping less
-    all weights' DRAM time) and `work` (least_work), entries are exact where a cluster may
+    all weights' DRAM time) and `layer_work` (least_work), entries are exact where a cluster may
     lie on a mapping no slower than that one (useless_limits), no smaller elsewhere.
     With a `deadline`, each pass gets the work the time left allows (`budget.py`); a pass
     that runs past it raises OutOfTime, so one pathological pass cannot outlive the limit."""
@@ -165,7 +165,7 @@ def cluster_table(tables: LayerTables, max_len: int, chiplets: range | None = No
     peak = 0
     row = np.empty((L, L + 1))
     counts = chiplets if chiplets is not None else range(1, N + 1)
-    epre = np.concatenate(([0.0], np.cumsum(work))) if work is not None else np.zeros(L + 1)
+    epre = np.concatenate(([0.0], np.cumsum(layer_work))) if layer_work is not None else np.zeros(L + 1)
     for done, n in enumerate(counts, 1):
         row.fill(INF)
         wb, actb = binding_view(tables.w[n], tables.act[n])

@@ -168,8 +168,9 @@ def _front_covered(kept_w, kept_wa, nk, cW, cA, c):
 @njit(cache=True)
 def _select_quick(new, new_cnt, first, cand, m, order, j, st, arena, na, track, scratch):
     """The quick pass's rule for the candidates ending in partition j: at most the beam
-    (the front's size in `scratch`), faster first, each kept only when it widens the scalar (largest W, largest W + A)
-    front, and not dominated.  `scratch` holds the front and an unused work counter."""
+    (the front's size in `scratch`), faster first, each kept only when it widens the
+    scalar (largest W, largest W + A) front, and not dominated.  `scratch` holds the
+    front and an unused work counter."""
     nk = 0
     kept_w, kept_wa, no_work = scratch
     for oi in range(m):
@@ -216,8 +217,8 @@ def _run(lt, w, act, cap, x, last, row, target, F, ub, beam, batch, limit, budge
     """Rows (x, last] by extending labels one layer at a time under the quick or the
     exact rule; with target > x, also the partition indices of a tuple attaining
     row[target].  Returns (path, largest label count).  Labels ending at layer l with
-    batch * time > limit[l] are dropped (useless stages); rows that only such labels could reach are USELESS,
-    never inf, which keeps inf meaning 'fits nowhere'.  `work[x]` counts this pass's
+    batch * time > limit[l] are dropped (useless stages); rows that only such labels
+    could reach are USELESS, never inf, which keeps inf meaning 'fits nowhere'.  `work[x]` counts this pass's
     steps (the passes running at once each have their own entry); once it passes
     `budget[0]` (what one thread does in the time left), or all of them together pass
     `budget[1]` (what every thread does), the pass stops: largest label count -1, and
