@@ -223,10 +223,13 @@ def build_layer_tables(instance: Instance) -> LayerTables:
 
     def one(n: int) -> tuple:
         return _tables_for_n(la, parts[n], n, pkg.pe_k, pkg.pe_c, pkg.bytes_per_element, pkg.freq_hz, pkg.nop_bps)
-    with ThreadPoolExecutor(max_workers=numba.get_num_threads()) as pool:
+    pool = ThreadPoolExecutor(max_workers=numba.get_num_threads())
+    try:
         for got in pool.map(one, range(1, pkg.chiplets + 1)):
             for k, v in zip(out, got):
                 out[k].append(v)
+    finally:  # on Ctrl-C, drop the counts not started (a `with` would compute them all first)
+        pool.shutdown(wait=True, cancel_futures=True)
     return LayerTables(parts, **out, sram_bytes=float(pkg.sram_bytes))
 
 
