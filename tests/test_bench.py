@@ -101,3 +101,39 @@ def test_draw_writes_a_png(tmp_path):
     assert (tmp_path / "m.png").read_bytes()[:4] == b"\x89PNG"
     ev = evaluate(load_instance(inst_file), load_mapping(tmp_path / "m.json"))
     assert ev.feasible
+
+
+def test_bench_energy_rows_agree_and_leave_the_latency_rows_alone(suite):
+    """--objectives latency,energy,edp: every exact method that takes an objective runs on
+    it; in each space the energy optima agree, the summary sets them beside T*, and the
+    latency rows (ranks, gaps, optima) are those of a latency-only bench."""
+    from scope_opt.studies.bench_energy import objective_list
+    plain = run_suite("mini", suite, suite / "plain", BenchSettings(time_limit_s=20, threads=1))
+    out = run_suite("mini", suite, suite / "results", BenchSettings(time_limit_s=20, threads=1,
+                                                                     objectives=objective_list("energy,edp")))
+    with open(out / "results.csv") as f:
+        rows = list(csv.DictReader(f))
+    with open(plain / "results.csv") as f:
+        latency = list(csv.DictReader(f))
+    keep = ("instance", "method", "status", "latency_s", "rank", "optimum_s", "proved_by", "gap_to_space_optimum")
+    assert [{k: r[k] for k in keep} for r in rows if r["objective"] == "latency"] == [{k: r[k] for k in keep} for r in latency]
+    for inst in ("tiny-chain4-2x1", "tiny-residual-2x2"):
+        group = {r["method"]: r for r in rows if r["instance"] == inst}
+        assert {"dp@energy", "dp-segmented@energy", "dp-sequential@energy", "cpsat@energy", "milp-highs@energy",
+                "milp-cbc@energy", "dp@edp"} <= set(group)
+        assert "cpsat@edp" not in group and "scope@energy" not in group
+        # the energy enumerator runs only on spaces of at most bench.ENERGY_ENUMERATE_MAX mappings
+        assert ("enumerate@energy" in group) == (inst == "tiny-chain4-2x1") == ("enumerate@edp" in group)
+        ref = "enumerate" if "enumerate@energy" in group else "dp"
+        least = float(group[f"{ref}@energy"]["objective_value"])
+        for m in ("dp@energy", "cpsat@energy", "milp-highs@energy", "milp-cbc@energy"):
+            assert group[m]["status"] == "optimal" and float(group[m]["energy_j"]) == pytest.approx(least, rel=1e-9), m
+        assert float(group["dp@energy"]["energy_j"]) <= float(group["dp"]["energy_j"]) * (1 + 1e-12)
+        assert float(group["dp@edp"]["objective_value"]) == pytest.approx(float(group[f"{ref}@edp"]["objective_value"]),
+                                                                          rel=1e-9)
+    summary = (out / "summary.md").read_text()
+    assert "## Energy and EDP optima" in summary and "--objectives latency,energy,edp" in summary
+    line = next(l for l in summary.splitlines() if l.startswith("| tiny-residual-2x2 | merged |"))
+    assert "dp@energy" in line and "cpsat@energy" in line and " uJ" in line
+    with pytest.raises(InputError, match="unknown objective 'power'"):
+        objective_list("energy,power")

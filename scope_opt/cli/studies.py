@@ -25,17 +25,21 @@ def bench(suite: str = typer.Argument(..., help="Suite: a folder name under inst
           max_mappings: int = typer.Option(DEFAULT_MAX_MAPPINGS, "--max-mappings", help="Enumerate spaces up to this size."),
           heuristic: Optional[str] = typer.Option(None, "--heuristic", help="Your heuristic, package.module:function (instance -> Mapping)."),
           ablation: bool = typer.Option(False, "--ablation", help="Also run the ablation of Scope's search (each step made exact)."),
+          objectives: str = typer.Option("latency", "--objectives",
+                                         help="Comma-separated: latency, energy, edp. Past latency, the exact methods "
+                                              "that take each objective also run on it (rows named METHOD@OBJECTIVE)."),
           workers: Optional[int] = WorkersOpt, scheduler: Optional[str] = SchedulerOpt,
           out: Path = typer.Option(Path("results"), "--out", help="Results folder; the suite's results go to OUT/<suite>/.")) -> None:
     """Run every method on every instance of a suite (cached, resumable); write CSV, summary and plots."""
     from scope_opt.studies.bench import BenchSettings, run_suite
+    from scope_opt.studies.bench_energy import objective_list
     from scope_opt.studies.user_heuristic import load_heuristic
     check_options(time_limit=time_limit, threads=threads, seed=seed, max_mappings=max_mappings)
     check_output_folder(out, "--out")
     if heuristic is not None:
         load_heuristic(heuristic)  # refused now, with the expected form, not after the bench
     root = Path.cwd()
-    settings = BenchSettings(time_limit, threads, seed, max_mappings, heuristic, ablation)
+    settings = BenchSettings(time_limit, threads, seed, max_mappings, heuristic, ablation, objective_list(objectives))
     ex = executor_of(workers, scheduler)
     err = Console(stderr=True)
     with Progress(console=err) as bar:

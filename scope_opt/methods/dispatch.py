@@ -27,8 +27,9 @@ def solve(instance: Instance, method: str, options: MethodOptions = MethodOption
         raise InputError("(arguments)", "--objective", f"unknown objective {options.objective!r}; "
                                                        f"expected one of {', '.join(OBJECTIVES)}")
     if options.objective not in m.objectives:
+        able = ", ".join(dict.fromkeys(x.cli for x in METHODS.values() if options.objective in x.objectives))
         raise InputError("(arguments)", "--objective", f"{m.name} minimises {', '.join(m.objectives)}, "
-                                                       f"not {options.objective!r}")
+                                                       f"not {options.objective!r}; methods that do: {able}")
     space = m.space_of(options)
     if space != options.space:
         options = dataclasses.replace(options, space=space)

@@ -85,12 +85,13 @@ def _enumerate(inst: Instance, o: MethodOptions, terms: CostTerms, progress: Pro
 def _model(backend: Backend):
     def run(inst: Instance, o: MethodOptions, terms: CostTerms, progress: Progress) -> SolveResult:
         from scope_opt.methods.exact.facade import solve_exact
-        return solve_exact(inst, backend, o.space, o.settings, terms, o.export, progress)
+        return solve_exact(inst, backend, o.space, o.settings, terms, o.export, progress, o.objective)
     return run
 
 
-_SOLVER_OPTIONS = ("space", "settings", "export")
+_SOLVER_OPTIONS = ("space", "settings", "export", "objective")
 _ALL = tuple(OBJECTIVES)  # the exact DP and the enumerator minimise every objective
+_LINEAR = ("latency", "energy")  # the CP-SAT and MILP models: EDP = T x E is not linear
 METHODS: dict[str, Method] = {m.name: m for m in (
     Method("scope", Kind.HEURISTIC, "search", None, _search("scope"), ("space", "window"), "scope"),
     Method("segmented", Kind.HEURISTIC, "search", "segmented", _search("segmented"), ("window",), "segmented"),
@@ -104,15 +105,19 @@ METHODS: dict[str, Method] = {m.name: m for m in (
            objectives=_ALL),
     Method("enumerate", Kind.EXACT, "enumerate", None, _enumerate, ("space", "max_mappings", "objective"), "enumerate",
            objectives=_ALL),
-    Method("cpsat", Kind.EXACT, "model", None, _model(Backend.CPSAT), _SOLVER_OPTIONS, "cpsat", None, Backend.CPSAT),
-    Method("milp-highs", Kind.EXACT, "model", None, _model(Backend.HIGHS), _SOLVER_OPTIONS, "milp", "highs", Backend.HIGHS),
-    Method("milp-cbc", Kind.EXACT, "model", None, _model(Backend.CBC), _SOLVER_OPTIONS, "milp", "cbc", Backend.CBC),
+    Method("cpsat", Kind.EXACT, "model", None, _model(Backend.CPSAT), _SOLVER_OPTIONS, "cpsat", None, Backend.CPSAT,
+           _LINEAR),
+    Method("milp-highs", Kind.EXACT, "model", None, _model(Backend.HIGHS), _SOLVER_OPTIONS, "milp", "highs", Backend.HIGHS,
+           _LINEAR),
+    Method("milp-cbc", Kind.EXACT, "model", None, _model(Backend.CBC), _SOLVER_OPTIONS, "milp", "cbc", Backend.CBC,
+           _LINEAR),
 )}
 CLI_METHODS = tuple(dict.fromkeys(m.cli for m in METHODS.values()))
 MILP_SOLVERS = tuple(m.solver for m in METHODS.values() if m.solver)
 DEFAULT_SOLVER = "highs"
 USER_PREFIX = "user:"  # a user heuristic in the bench: user:package.module:function
 ABLATION_PREFIX = "ablation:"  # a Scope-search ablation variant: ablation:<exact steps joined by +>
+OBJECTIVE_SEP = "@"  # an exact method minimising another objective in the bench: dp@energy, cpsat@energy
 
 
 def resolve(cli: str, solver: str | None = None) -> Method:
@@ -148,12 +153,21 @@ def ablation_method(steps: frozenset[str] | set[str]) -> str:
     return ABLATION_PREFIX + "+".join(sorted(steps))
 
 
-def special(name: str) -> tuple[str, str | frozenset[str]] | None:
-    """('user', 'pkg.mod:fn') or ('ablation', its exact steps) for the bench's own methods, else None."""
+def objective_method(name: str, objective: str) -> str:
+    """The bench's name of registry method `name` minimising `objective`."""
+    return name if objective == "latency" else f"{name}{OBJECTIVE_SEP}{objective}"
+
+
+def special(name: str) -> tuple[str, str | frozenset[str] | tuple[str, str]] | None:
+    """('user', 'pkg.mod:fn'), ('ablation', its exact steps) or ('objective', (method,
+    objective)) for the bench's own methods, else None."""
     if name.startswith(USER_PREFIX):
         return "user", name[len(USER_PREFIX):]
     if name.startswith(ABLATION_PREFIX):
         return "ablation", frozenset(name[len(ABLATION_PREFIX):].split("+"))
+    if OBJECTIVE_SEP in name:
+        base, objective = name.split(OBJECTIVE_SEP, 1)
+        return "objective", (base, objective)
     return None
 
 

@@ -74,22 +74,26 @@ def _f(x, fmt="{:.4g}") -> str:
     return "-" if x is None or (isinstance(x, float) and not math.isfinite(x)) else fmt.format(x)
 
 
-def _t(x) -> str:
-    """A time with its unit (13.29 ms), never bare seconds."""
+def _t(x, unit: str = "s") -> str:
+    """A time (or an energy, unit "J") with its prefixed unit (13.29 ms), never bare seconds."""
     if x is None or (isinstance(x, float) and not math.isfinite(x)):
         return "-"
-    for factor, unit in ((1.0, "s"), (1e-3, "ms"), (1e-6, "us"), (1e-9, "ns")):
+    for factor, prefix in ((1.0, ""), (1e-3, "m"), (1e-6, "u"), (1e-9, "n")):
         if abs(x) >= factor:
-            return f"{x / factor:.4g} {unit}"
-    return f"{x:.4g} s"
+            return f"{x / factor:.4g} {prefix}{unit}"
+    return f"{x:.4g} {unit}"
 
 
 def summary(name: str, rows: list[dict], settings, broken: list[tuple[str, str]] = ()) -> str:
+    from scope_opt.studies.bench_energy import energy_section, objective_of
+    every, rows = rows, [r for r in rows if objective_of(r["method"]) == "latency"]
+    objectives = tuple(settings.objectives)
     lines = [f"# Bench results: suite `{name}`", "",
              f"Command: `scope-opt bench {name} --time-limit {settings.time_limit_s:g} --threads {settings.threads} "
              f"--seed {settings.seed} --max-mappings {settings.max_mappings}"
              + (f" --heuristic {settings.heuristic}" if settings.heuristic else "")
-             + (" --ablation" if settings.ablation else "") + "`", "",
+             + (" --ablation" if settings.ablation else "")
+             + (f" --objectives {','.join(objectives)}" if objectives != ("latency",) else "") + "`", "",
              "Every T is the reference evaluator's batch latency of the method's mapping. `rank` is the share of all "
              "valid mappings with strictly lower T (exact, where the enumerator listed the space). `gap` is "
              "(T - reference) / T against the best proven optimum, or the best proven bound where none was proven.", ""]
@@ -117,6 +121,7 @@ def summary(name: str, rows: list[dict], settings, broken: list[tuple[str, str]]
     if broken:
         lines += ["", "## Instances that could not be read (skipped; the rest ran)", ""] + [f"- `{f}`: {e}" for f, e in broken]
     lines += proven_optima(by_inst)
+    lines += energy_section(every)
     lines += paper_claims(rows)
     lines += ablation_table(rows)
     if any(r["rank"] is None and r["method"] == "scope" for r in rows):

@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from ortools.sat.python import cp_model
@@ -19,16 +20,18 @@ from scope_opt.problem.mapping import Mapping
 from scope_opt.methods.deadline import check_time
 from scope_opt.methods.exact.outcome import BackendOutcome
 from scope_opt.methods.settings import Backend, SolverSettings, solver_output_to_stderr
+from scope_opt.methods.exact.energy_program import EnergyProgram
 from scope_opt.methods.exact.tables import Structure, Tables, mapping_from_choice
 
 
 @dataclass
 class CpsatModel:
     model: cp_model.CpModel
-    s: dict
-    x: dict
-    unit_s: float
-    offset_s: float  # constant part of T (weight loading)
+    decode: Callable[[Callable[[cp_model.IntVar], int]], Mapping]  # the mapping of a solution, from the variables' values
+    unit: float  # one integer unit of the objective, in the objective's unit (s or J)
+    offset: float  # constant part of the objective (weight loading; MAC energy)
+    tolerance: float  # how far the floored objective may sit below the true one
+    booleans: int
 
 
 def rounding_tolerance_s(t: Tables, unit_s: float) -> float:
@@ -99,7 +102,32 @@ def build(t: Tables, st: Structure, settings: SolverSettings, hint: Mapping | No
     m.Minimize(sum(terms))
     if hint is not None:
         _hint(m, t, u, hint, s, x, period, cuts, charged, used)
-    return CpsatModel(m, s, x, u, t.weights_s)
+
+    def decode(val) -> Mapping:
+        return mapping_from_choice(t, [k for k, v in s.items() if val(v)], [k for k, v in x.items() if val(v)])
+    return CpsatModel(m, decode, u, t.weights_s, rounding_tolerance_s(t, u), len(s) + len(x))
+
+
+def build_program(prog: EnergyProgram, settings: SolverSettings, hint: Mapping | None = None,
+                  deadline: float = math.inf) -> CpsatModel:
+    """The energy model (exact/energy_program.py) with its costs floored to integer units
+    small enough that the largest objective stays under OBJECTIVE_LIMIT."""
+    m = cp_model.CpModel()
+    v = [m.NewBoolVar(f"v{i}") for i in range(prog.variables)]
+    for i, (row, sense, rhs) in enumerate(prog.rows):
+        if i % 4096 == 0:
+            check_time(deadline)
+        expr = cp_model.LinearExpr.WeightedSum([v[j] for j, _ in row], [c for _, c in row])
+        m.Add(expr == rhs if sense == "==" else expr <= rhs)
+    u = max(sum(abs(c) for c in prog.cost_j) / OBJECTIVE_LIMIT, 1e-300)
+    m.Minimize(cp_model.LinearExpr.WeightedSum(v, [int(math.floor(c / u)) for c in prog.cost_j]))
+    if hint is not None:
+        for j, on in prog.assignment(hint).items():
+            m.AddHint(v[j], on)
+
+    def decode(val) -> Mapping:
+        return prog.mapping([j for j in range(prog.variables) if val(v[j])])
+    return CpsatModel(m, decode, u, prog.constant_j, prog.max_chosen * u, prog.variables)
 
 
 def _hint(m, t: Tables, u: float, hint: Mapping, s, x, period, cuts, charged, used) -> None:
@@ -155,7 +183,7 @@ STATUS = {cp_model.OPTIMAL: "optimal", cp_model.FEASIBLE: "feasible", cp_model.I
           cp_model.MODEL_INVALID: "unknown", cp_model.UNKNOWN: "unknown"}
 
 
-def solve(t: Tables, cm: CpsatModel, backend: Backend, settings: SolverSettings) -> BackendOutcome:
+def solve(cm: CpsatModel, backend: Backend, settings: SolverSettings) -> BackendOutcome:
     solver = cp_model.CpSolver()
     p = solver.parameters
     p.max_time_in_seconds = settings.time_limit_s
@@ -170,20 +198,17 @@ def solve(t: Tables, cm: CpsatModel, backend: Backend, settings: SolverSettings)
     elapsed = time.perf_counter() - start
     status = STATUS.get(code, "unknown")
     mapping = None
-    objective_s = bound_s = None
+    objective = bound = None
     if code in (cp_model.OPTIMAL, cp_model.FEASIBLE):
-        segs = [k for k, v in cm.s.items() if solver.Value(v)]
-        cls = [k for k, v in cm.x.items() if solver.Value(v)]
-        mapping = mapping_from_choice(t, segs, cls)
-        objective_s = solver.ObjectiveValue() * cm.unit_s + cm.offset_s
+        mapping = cm.decode(solver.Value)
+        objective = solver.ObjectiveValue() * cm.unit + cm.offset
     if code not in (cp_model.INFEASIBLE, cp_model.MODEL_INVALID):
-        bound_s = solver.BestObjectiveBound() * cm.unit_s + cm.offset_s
-    stats = {"branches": solver.NumBranches(), "conflicts": solver.NumConflicts(),
-             "booleans": len(cm.s) + len(cm.x), "unit_s": cm.unit_s}
+        bound = solver.BestObjectiveBound() * cm.unit + cm.offset
+    stats = {"branches": solver.NumBranches(), "conflicts": solver.NumConflicts(), "booleans": cm.booleans,
+             "unit": cm.unit}
     if code == cp_model.MODEL_INVALID:
         stats["reason"] = f"CP-SAT rejected the model: {cm.model.Validate() or 'invalid'}"
-    return BackendOutcome(status, mapping, objective_s, bound_s, elapsed, solver.StatusName(code),
-                          rounding_tolerance_s(t, cm.unit_s), stats)
+    return BackendOutcome(status, mapping, objective, bound, elapsed, solver.StatusName(code), cm.tolerance, stats)
 
 
 def _solve_interruptibly(solver: cp_model.CpSolver, model: cp_model.CpModel) -> int:

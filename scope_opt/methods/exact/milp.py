@@ -9,6 +9,7 @@ import re
 import sys
 import time
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,6 +21,7 @@ from scope_opt.methods.exact.milp_stopping import StoppableHiGHS, cbc_watchdog, 
 from scope_opt.methods.deadline import check_time
 from scope_opt.methods.exact.outcome import BackendOutcome
 from scope_opt.methods.settings import Backend, SolverSettings, solver_output_to_stderr
+from scope_opt.methods.exact.energy_program import EnergyProgram
 from scope_opt.methods.exact.tables import Structure, Tables, mapping_from_choice
 
 
@@ -32,10 +34,9 @@ HIGHS_MIP_FEASIBILITY_TOL = 1e-9
 @dataclass
 class MilpModel:
     prob: pulp.LpProblem
-    s: dict
-    x: dict
-    unit_s: float
-    offset_s: float
+    decode: Callable[[], Mapping]  # the mapping of the solution the solver left in the variables
+    unit: float  # one model unit of the objective, in the objective's unit (s or J)
+    offset: float  # constant part of the objective (weight loading; MAC energy)
 
 
 def build(t: Tables, st: Structure, settings: SolverSettings, hint: Mapping | None = None,
@@ -90,7 +91,40 @@ def build(t: Tables, st: Structure, settings: SolverSettings, hint: Mapping | No
             v.setInitialValue(1 if k in chosen_s else 0)
         for k, v in x.items():
             v.setInitialValue(1 if k in chosen_x else 0)
-    return MilpModel(prob, s, x, u, t.weights_s)
+
+    def decode() -> Mapping:
+        return mapping_from_choice(t, _ones_of(s), _ones_of(x))
+    return MilpModel(prob, decode, u, t.weights_s)
+
+
+ENERGY_UNITS = 1e3  # the MILP's energy unit: the mean cost magnitude / ENERGY_UNITS (conditioning)
+
+
+def build_program(prog: EnergyProgram, settings: SolverSettings, hint: Mapping | None = None,
+                  deadline: float = math.inf) -> MilpModel:
+    """The energy model (exact/energy_program.py); costs in units of a thousandth of the
+    mean cost magnitude, so that the absolute gap ABS_GAP_UNITS is far below any real difference."""
+    prob = pulp.LpProblem("scope_energy", pulp.LpMinimize)
+    v = [pulp.LpVariable(f"v{i}", cat="Binary") for i in range(prog.variables)]
+    for i, (row, sense, rhs) in enumerate(prog.rows):
+        if i % 4096 == 0:
+            check_time(deadline)
+        expr = pulp.LpAffineExpression([(v[j], c) for j, c in row])
+        prob += (expr == rhs if sense == "==" else expr <= rhs), f"r{i}"
+    nonzero = [abs(c) for c in prog.cost_j if c]
+    u = (sum(nonzero) / len(nonzero) if nonzero else 1.0) / ENERGY_UNITS
+    prob += pulp.LpAffineExpression([(x, c / u) for x, c in zip(v, prog.cost_j)])
+    if hint is not None:
+        for j, on in prog.assignment(hint).items():
+            v[j].setInitialValue(on)
+
+    def decode() -> Mapping:
+        return prog.mapping([j for j, x in enumerate(v) if (x.value() or 0) > 0.5])
+    return MilpModel(prob, decode, u, prog.constant_j)
+
+
+def _ones_of(variables: dict) -> list:
+    return [k for k, v in variables.items() if (v.value() or 0) > 0.5]
 
 
 def _ones(variables) -> pulp.LpAffineExpression:
@@ -138,7 +172,7 @@ def _cbc_logged(mm: MilpModel, settings: SolverSettings, gap: float, notes: dict
         return log_path.read_text() if log_path.exists() else ""
 
 
-def solve(t: Tables, mm: MilpModel, backend: Backend, settings: SolverSettings) -> BackendOutcome:
+def solve(mm: MilpModel, backend: Backend, settings: SolverSettings) -> BackendOutcome:
     gap = settings.gap_rel if settings.gap_rel > 0 else 1e-9  # and an absolute gap of ABS_GAP_UNITS
     start = time.perf_counter()
     log = ""
@@ -162,12 +196,10 @@ def solve(t: Tables, mm: MilpModel, backend: Backend, settings: SolverSettings) 
     if "solver_failure" in notes:
         mm.prob.status, mm.prob.sol_status = pulp.LpStatusNotSolved, pulp.LpSolutionNoSolutionFound
     has_solution = mm.prob.sol_status in (pulp.LpSolutionOptimal, pulp.LpSolutionIntegerFeasible)
-    mapping = objective_s = bound_s = None
+    mapping = objective = bound = None
     if has_solution:
-        segs = [k for k, v in mm.s.items() if (v.value() or 0) > 0.5]
-        cls = [k for k, v in mm.x.items() if (v.value() or 0) > 0.5]
-        mapping = mapping_from_choice(t, segs, cls)
-        objective_s = pulp.value(mm.prob.objective) * mm.unit_s + mm.offset_s
+        mapping = mm.decode()
+        objective = pulp.value(mm.prob.objective) * mm.unit + mm.offset
     if mm.prob.status == pulp.LpStatusInfeasible:
         status = "infeasible"
     elif mm.prob.sol_status == pulp.LpSolutionOptimal:
@@ -179,15 +211,15 @@ def solve(t: Tables, mm: MilpModel, backend: Backend, settings: SolverSettings) 
     if backend is Backend.HIGHS and status != "infeasible" and "solver_failure" not in notes:
         dual = mm.prob.solverModel.getInfo().mip_dual_bound
         if math.isfinite(dual):
-            bound_s = dual * mm.unit_s + mm.offset_s
+            bound = dual * mm.unit + mm.offset
         else:
             notes["bound"] = "HiGHS stopped before it had a finite dual bound"
     elif backend is Backend.CBC:
         b = _cbc_bound(log)
         if b is not None:
-            bound_s = b * mm.unit_s + mm.offset_s
-        elif status == "optimal" and objective_s is not None:
-            bound_s = objective_s * (1 - gap)  # CBC proved optimality within its relative gap
-    return BackendOutcome(status, mapping, objective_s, bound_s, elapsed, pulp.LpStatus[mm.prob.status],
-                          ABS_GAP_UNITS * mm.unit_s,
+            bound = b * mm.unit + mm.offset
+        elif status == "optimal" and objective is not None:
+            bound = objective * (1 - gap)  # CBC proved optimality within its relative gap
+    return BackendOutcome(status, mapping, objective, bound, elapsed, pulp.LpStatus[mm.prob.status],
+                          ABS_GAP_UNITS * mm.unit,
                           {"variables": len(mm.prob.variables()), "constraints": len(mm.prob.constraints), **notes})

@@ -12,11 +12,11 @@ from scope_opt.problem.mapping import Mapping
 class BackendOutcome:
     status: str  # optimal, feasible, infeasible or unknown, as the solver says
     mapping: Mapping | None
-    objective_s: float | None  # the model's objective, converted back to seconds
-    bound_s: float | None  # the solver's proven lower bound on T (None when it has none)
+    objective: float | None  # the model's objective, in the objective's unit (s or J)
+    bound: float | None  # the solver's proven lower bound on it (None when it has none)
     solve_time_s: float
     solver_status: str  # the solver's own word
-    rounding_tolerance_s: float  # how far the model's objective may sit below the true T
+    rounding_tolerance: float  # how far the model's objective may sit below the true value
     stats: dict[str, Any] = field(default_factory=dict)
 
     def but(self, **changes: Any) -> BackendOutcome:
