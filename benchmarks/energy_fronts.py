@@ -63,7 +63,16 @@ def main() -> None:
             s.get("energy_price_of_latency_optimum", ""), s.get("latency_price_of_energy_optimum", ""),
             scope.get("on_front", ""), scope.get("energy_excess", ""), e["merged"], e["segmented"], e["sequential"],
             ratio, f"{opt['segmented'].solve_time_s:.2f}", platform.machine())))
-    write_text_atomic(OUT / "fronts.csv", "\n".join(lines) + "\n")
+    write_text_atomic(OUT / "fronts.csv", "\n".join(merged_rows(OUT / "fronts.csv", lines)) + "\n")
+
+
+def merged_rows(path: Path, lines: list[str]) -> list[str]:
+    """The new rows, plus the rows of instances this run did not touch (kept in their
+    order, before the new ones): re-running one instance does not drop the others."""
+    header, new = lines[0], lines[1:]
+    done = {row.split(",", 1)[0] for row in new}
+    old = path.read_text().splitlines()[1:] if path.exists() else []
+    return [header, *(row for row in old if row.split(",", 1)[0] not in done), *new]
 
 
 if __name__ == "__main__":
