@@ -54,9 +54,12 @@ class EnergyContext:
         and to the west edge, are unchanged."""
         return u % (2 * self.pkg.mesh[0])
 
-    def live(self, a: int, z: int) -> list[int]:
+    def live(self, a: int, z: int) -> tuple[int, ...]:
         """Layers of [a, z) whose output a layer at or after z reads."""
-        return [q for q in range(a, z) if self.last_use[q] >= z]
+        key = ("live", a, z)
+        if key not in self.memo:
+            self.memo[key] = tuple(q for q in range(a, z) if self.last_use[q] >= z)
+        return self.memo[key]
 
     def binding(self, n: int) -> np.ndarray:
         if n not in self.keep:

@@ -46,28 +46,60 @@ def _extend(cx: EnergyContext, a: int, y: int, labels: dict, space: str, last: i
             deadline: float) -> None:
     """Every label at boundary y extended by one more cluster [y, z) into `grown[z]`."""
     N = cx.pkg.chiplets
+    join = _join_least if cx.mode == "energy" else _join
     for (u, live), group in labels.items():
         check_time(deadline, f"energy DP, segments from layer {a}")
+        group = sorted(group, key=lambda v: v[1])  # by stage max, as _join reads it
         where = {q: (off, nq) for q, off, nq in live}
         for n in chiplet_choices(space, N):
             if u + n > N:
                 break
             end = y + 1 if space == "segmented" else last
+            cross: dict = {}  # ckey -> cross part: (a, y, u, live, n) are fixed here, and many z share a ckey
             for z, by_key in cluster_options(cx, y, n, cx.shape_offset(u), end).items():
                 live2 = tuple((q, *where.get(q, (u, n))) for q in cx.live(a, z))
                 bucket = grown.setdefault(z, {}).setdefault((u + n, live2), [])
                 for ckey, options in by_key.items():
-                    _join(group, options, cx.cross_j(ckey, n, a, y, u, live, where), (y, z, n), bucket)
+                    if ckey not in cross:
+                        cross[ckey] = cx.cross_j(ckey, n, a, y, u, live, where)
+                    join(group, options, cross[ckey], (y, z, n), bucket)
 
 
 def _join(group: list[tuple], options: list, cross: float, where: tuple, bucket: list) -> None:
-    """Each label of `group` followed by each cluster option (a front: T_c rising, energy
-    falling).  Of the options no slower than a label's stage max, all give that stage max,
-    so only the last (least energy) is joined: the others are dominated in the bucket."""
+    """Each label of `group` (P, s, e, back; sorted by s) followed by the cluster options
+    (a front: T_c rising, energy falling), keeping a candidate that dominates or equals
+    each pair's:
+    - options no slower than s all give stage max s, so only the last (least energy) is
+      joined to the label;
+    - an option slower than s gives stage max T_c for every such label, so of those with
+      the same P only the least e is joined (the others give a candidate no better in all
+      three fields).  The bucket's non-dominated values are unchanged."""
     ts = [o[0] for o in options]
     for P, s, e, back in group:
-        for t_c, e_c, parts in options[max(0, bisect.bisect_right(ts, s) - 1):]:
-            bucket.append((P + 1, max(s, t_c), e + (e_c + cross), ((*where, parts), back)))
+        k = bisect.bisect_right(ts, s) - 1
+        if k >= 0:
+            bucket.append((P + 1, s, e + (options[k][1] + cross), ((*where, options[k][2]), back)))
+    least: dict[int, tuple] = {}  # P -> the label of least e among those with stage max below T_c
+    i = 0
+    for t_c, e_c, parts in options:
+        while i < len(group) and group[i][1] < t_c:
+            v = group[i]
+            if v[0] not in least or v[2] < least[v[0]][2]:
+                least[v[0]] = v
+            i += 1
+        for P, _, e, back in least.values():
+            bucket.append((P + 1, t_c, e + (e_c + cross), ((*where, parts), back)))
+
+
+def _join_least(group: list[tuple], options: list, cross: float, where: tuple, bucket: list) -> None:
+    """Energy mode: a key holds one label and a cross key one option, and the bucket keeps
+    only its first label of least (e, s, P), the one `_prune` would pick from all of them."""
+    (P, s, e, back), (t_c, e_c, parts) = group[0], options[0]
+    v = (P + 1, max(s, t_c), e + (e_c + cross), ((*where, parts), back))
+    if not bucket:
+        bucket.append(v)
+    elif (v[2], v[1], v[0]) < (bucket[0][2], bucket[0][1], bucket[0][0]):
+        bucket[0] = v
 
 
 def segments_from(cx: EnergyContext, a: int, space: str, deadline: float = math.inf) -> dict[int, list[SegPoint]]:
