@@ -93,22 +93,19 @@ class EnergyContext:
             self.memo[key] = joules(self.pkg, sram, nop, 0.0)
         return self.memo[key]
 
-    def cross_j(self, ckey: CrossKey, n: int, a: int, y: int, u: int, live: tuple,
-                where: dict[int, tuple[int, int]]) -> float:
+    def cross_j(self, ckey: CrossKey, n: int, a: int, y: int, u: int, where: dict[int, tuple[int, int]]) -> float:
         """The cross parts of a cluster [y, .) at (u, n) whose layers with one have the
-        partitions `ckey`: producers before a are in DRAM, the others at `where` (the
-        placements `live` lists)."""
-        key = ("cross", ckey, n, a, y, u, live)
-        if key in self.memo:
-            return self.memo[key]
+        partitions `ckey`: producers before a are in DRAM, the others at `where` (offset,
+        chiplets of each live producer).  Not memoised here: the segment step asks once
+        per (a, y, u, live placements, n, ckey), and keeps the answer for the cluster ends
+        that share it."""
         place, mesh, nop = self.place(u, n), self.pkg.mesh, 0.0
         for l, j in ckey:
             for q, by in self.parts_of(l, j, None, n)[1]:  # a cross tensor is never owned
                 if q is not None and q < y:
                     hops = dram_hop_vector(place, mesh) if q < a else hop_vector(place, self.place(*where[q]), mesh)
                     nop += float((by * hops).sum())
-        self.memo[key] = joules(self.pkg, 0.0, nop, 0.0)
-        return self.memo[key]
+        return joules(self.pkg, 0.0, nop, 0.0)
 
     def has_cross(self, l: int, y: int) -> bool:
         return any(q is not None and q < y for q in self.producers[l])

@@ -61,19 +61,15 @@ def _extend(cx: EnergyContext, a: int, y: int, labels: dict, space: str, last: i
                 bucket = grown.setdefault(z, {}).setdefault((u + n, live2), [])
                 for ckey, options in by_key.items():
                     if ckey not in cross:
-                        cross[ckey] = cx.cross_j(ckey, n, a, y, u, live, where)
+                        cross[ckey] = cx.cross_j(ckey, n, a, y, u, where)
                     join(group, options, cross[ckey], (y, z, n), bucket)
 
 
 def _join(group: list[tuple], options: list, cross: float, where: tuple, bucket: list) -> None:
     """Each label of `group` (P, s, e, back; sorted by s) followed by the cluster options
-    (a front: T_c rising, energy falling), keeping a candidate that dominates or equals
-    each pair's:
-    - options no slower than s all give stage max s, so only the last (least energy) is
-      joined to the label;
-    - an option slower than s gives stage max T_c for every such label, so of those with
-      the same P only the least e is joined (the others give a candidate no better in all
-      three fields).  The bucket's non-dominated values are unchanged."""
+    (a front: T_c rising, energy falling), skipping the pairs whose candidate another
+    joined one dominates or equals (docs/exact-models.md, "Joining a cluster"): the
+    bucket's non-dominated values are unchanged."""
     ts = [o[0] for o in options]
     for P, s, e, back in group:
         k = bisect.bisect_right(ts, s) - 1
