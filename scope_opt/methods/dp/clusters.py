@@ -17,28 +17,9 @@ from scope_opt.cost.layer_tables import LayerTables
 from scope_opt.methods.deadline import OutOfTime
 from scope_opt.methods.dp.budget import unbounded, work_budget
 from scope_opt.methods.dp.labels import BEAM, exact_pass, quick_pass
+from scope_opt.methods.dp.rest_bounds import no_bounds, pass_bounds
 
 INF = math.inf
-
-
-@njit(cache=True)
-def rest_bounds(lt):
-    """F[l, j, y]: the least time of layers l..y-1 when layer l - 1 has partition j
-    (j = q: l starts its cluster), memory ignored; F[l, j, l] = 0."""
-    L, q1, q = lt.shape
-    F = np.full((L + 1, q1, L + 1), INF)
-    for y in range(L + 1):
-        for j in range(q1):
-            F[y, j, y] = 0.0
-        for l in range(y - 1, -1, -1):
-            for j in range(q1):
-                best = INF
-                for jj in range(q):
-                    v = lt[l, j, jj] + F[l + 1, jj, y]
-                    if v < best:
-                        best = v
-                F[l, j, y] = best
-    return F
 
 
 @njit(cache=True)
@@ -105,7 +86,7 @@ def useless_limits(t_ub, batch, n, N, epre, x, out):
 
 
 @njit(cache=True)
-def _exact_row(lt, w, act, wb, actb, cap, x, last, row, target, F, quick, batch, limit, budget, work):
+def _exact_row(lt, w, act, wb, actb, cap, x, last, row, target, bounds, quick, batch, limit, budget, work):
     """The exact pass, pruned by the quick pass's upper bounds, both on the binding
     chiplets wb, actb; returns the path to `target` (from whichever pass attains
     row[target]) and the largest label count.  With `quick` (fastdp), only the quick pass,
@@ -117,7 +98,7 @@ def _exact_row(lt, w, act, wb, actb, cap, x, last, row, target, F, quick, batch,
         row[:] = ub
         return bpath, bpeak
     bpath, bpeak = quick_pass(lt, wb, actb, cap, x, last, ub, target, batch, limit, BEAM)
-    epath, peak = exact_pass(lt, wb, actb, cap, x, last, row, target, F, ub, batch, limit, budget, work)
+    epath, peak = exact_pass(lt, wb, actb, cap, x, last, row, target, bounds, ub, batch, limit, budget, work)
     if peak < 0:  # out of budget: the row is incomplete
         return epath, peak
     use_beam = target > x and (epath.shape[0] != target - x or ub[target] < row[target])
@@ -133,14 +114,14 @@ def _tab_for_n(lt, w, act, wb, actb, cap, max_len, out, quick, batch, t_ub, budg
     are independent, so they run in parallel, early and late first layers paired.
     Returns the largest label count, -1 when a pass ran past its `budget`."""
     L = lt.shape[0]
-    F = rest_bounds(lt)
+    bounds = no_bounds() if quick else pass_bounds(lt, wb, cap)  # fastdp runs the quick pass alone
     peaks = np.zeros(L, np.int64)
     work = np.zeros(L + 1, np.int64)  # label-pass steps, one entry per pass (first layer x): no shared counter
     for i in prange(L):
         x = i // 2 if i % 2 == 0 else L - 1 - i // 2
         limit = np.empty(L)
         useless_limits(t_ub, batch, w.shape[2], N, epre, x, limit)
-        _, p = _exact_row(lt, w, act, wb, actb, cap, x, min(L, x + max_len), out[x], -1, F, quick, batch, limit, budget,
+        _, p = _exact_row(lt, w, act, wb, actb, cap, x, min(L, x + max_len), out[x], -1, bounds, quick, batch, limit, budget,
                           work)
         peaks[x] = p
     return -1 if peaks.min() < 0 else peaks.max()
@@ -186,8 +167,9 @@ def cluster_partitions(tables: LayerTables, x: int, y: int, n: int,
     (with `quick`, the tuple the quick pass found for the same table entry)."""
     L = tables.lt[n].shape[0]
     row = np.full(L + 1, INF)
-    path, _ = _exact_row(tables.lt[n], tables.w[n], tables.act[n], *binding_view(tables.w[n], tables.act[n]),
-                         tables.sram_bytes, x, y, row, y, rest_bounds(tables.lt[n]), quick, 1, np.full(L, INF), unbounded(),
+    wb, actb = binding_view(tables.w[n], tables.act[n])
+    path, _ = _exact_row(tables.lt[n], tables.w[n], tables.act[n], wb, actb, tables.sram_bytes, x, y, row, y,
+                         pass_bounds(tables.lt[n], wb, tables.sram_bytes), quick, 1, np.full(L, INF), unbounded(),
                          np.zeros(L + 1, np.int64))
     if not math.isfinite(row[y]) or path.size != y - x:
         return INF, None

@@ -9,9 +9,10 @@ layer at a time and writes row[y], the least time of a label covering [x, y).
 - `exact_pass` keeps every label that no other dominates, except those that provably
   cannot beat the quick pass's row anywhere (bound pruning).
 
-Both drop a label dominated by one with the same last partition: time <=, W' <= W and
-W' + A' <= W + A on every chiplet (every extension of the dropped label is matched by one
-of the other that is no slower and fits whenever it fits)."""
+Both drop a label dominated by one with the same last partition (dominance.py): no slower,
+and on every chiplet no fuller for any largest activation the rest can add (every
+extension of the dropped label is matched by one of the other that is no slower and fits
+whenever it fits); the exact pass's bounds are in rest_bounds.py."""
 
 from __future__ import annotations
 
@@ -22,12 +23,15 @@ from numba import njit
 
 from scope_opt.cost.kernels import fits
 from scope_opt.methods.dp.budget import unbounded
-from scope_opt.methods.dp.label_store import grow1, grow2, add_node, push, new_store
+from scope_opt.methods.dp.dominance import act_range, act_suffix, keep_undominated
+from scope_opt.methods.dp.label_store import grow1, grow2, add_node, new_store, push
+from scope_opt.methods.dp.rest_bounds import hopeless, no_bounds
 
 INF = math.inf
 BEAM = 32  # labels per last partition in the quick upper-bound pass
 USELESS = 1e300  # a row only useless labels reach (batch * time > limit): it may fit, and is no use
 UNIT_ROUNDOFF = 2.0**-53  # IEEE double; the bound pruning's slack is a multiple of it
+PRICED_FROM = 32  # candidates per partition from which the exact pass tries the priced bounds too
 
 
 @njit(cache=True)
@@ -124,34 +128,6 @@ def _by_time(ct, m, order):
 
 
 @njit(cache=True)
-def _keep_undominated(new, new_cnt, first, cand, c, j, st, arena, na, track, work):
-    """Append candidate c to the new labels unless a new label with the same last
-    partition (those from `first` on) dominates it; `work[0]` counts the comparisons."""
-    ct, cW, cA, cnode = cand
-    n = cW.shape[1]
-    work[0] += new_cnt - first + 1
-    sw = swa = 0
-    for i in range(n):
-        sw += cW[c, i]
-        swa += cW[c, i] + cA[c, i]
-    for kk in range(first, new_cnt):
-        if new[5][kk] > sw or new[6][kk] > swa:  # cannot be <= on every chiplet
-            continue
-        dom = True
-        for i in range(n):
-            if new[2][kk, i] > cW[c, i] or new[2][kk, i] + new[3][kk, i] > cW[c, i] + cA[c, i]:
-                dom = False
-                break
-        if dom:
-            return new, new_cnt, arena, na
-    node = na
-    if track:
-        arena, na = add_node(arena, na, j, st[4][cnode[c]])
-    new = push(new, new_cnt, ct[c], j, cW[c], cA[c], node, sw, swa)
-    return new, new_cnt + 1, arena, na
-
-
-@njit(cache=True)
 def _front_covered(kept_w, kept_wa, nk, cW, cA, c):
     """The quick pass's scalar front: is candidate c's (largest W, largest W + A) no
     better than a faster kept one's?  Returns (covered, its largest W, largest W + A)."""
@@ -166,7 +142,7 @@ def _front_covered(kept_w, kept_wa, nk, cW, cA, c):
 
 
 @njit(cache=True)
-def _select_quick(new, new_cnt, first, cand, m, order, j, st, arena, na, track, scratch):
+def _select_quick(new, new_cnt, first, cand, m, order, j, st, arena, na, track, scratch, lo, hi):
     """The quick pass's rule for the candidates ending in partition j: at most the beam
     (the front's size in `scratch`), faster first, each kept only when it widens the
     scalar (largest W, largest W + A) front, and not dominated.  `scratch` holds the
@@ -181,39 +157,30 @@ def _select_quick(new, new_cnt, first, cand, m, order, j, st, arena, na, track, 
             continue
         kept_w[nk], kept_wa[nk] = mw, mwa
         nk += 1
-        new, new_cnt, arena, na = _keep_undominated(new, new_cnt, first, cand, order[oi], j, st, arena, na, track,
-                                                    no_work)
+        new, new_cnt, arena, na = keep_undominated(new, new_cnt, first, cand, order[oi], j, st, arena, na, track,
+                                                    no_work, lo, hi)
     return new, new_cnt, arena, na
 
 
 @njit(cache=True)
-def _select_exact(new, new_cnt, first, cand, m, order, j, st, arena, na, track, y, F, last, ub, keep_below, work,
-                  budget):
+def _select_exact(new, new_cnt, first, cand, m, order, j, st, arena, na, track, y, bounds, last, ub, keep_below, work,
+                  budget, lo, hi, cap, batch, limit, capped, hint):
     """The exact pass's rule: every candidate that is not dominated and that could still
     beat the quick pass's row somewhere (bound pruning).  Stops once `work` passes `budget`."""
     for oi in range(m):
         if work[0] > budget[0]:
             break
         work[0] += last - y  # the bound test's loop
-        if _hopeless(cand[0][order[oi]], F, y, j, last, ub, keep_below):
+        if hopeless(cand[0][order[oi]], cand[1][order[oi]], cand[2][order[oi]], bounds, y, j, last, ub, keep_below,
+                    cap, lo, batch, limit, capped, hint, m >= PRICED_FROM):
             continue
-        new, new_cnt, arena, na = _keep_undominated(new, new_cnt, first, cand, order[oi], j, st, arena, na, track,
-                                                    work)
+        new, new_cnt, arena, na = keep_undominated(new, new_cnt, first, cand, order[oi], j, st, arena, na, track,
+                                                    work, lo, hi)
     return new, new_cnt, arena, na
 
 
 @njit(cache=True)
-def _hopeless(t, F, l, j, last, ub, keep_below):
-    """True when the label (time t, layer l with partition j) cannot reach a row below the
-    quick pass's: t + F[l + 1, j, yy] >= ub[yy] * keep_below for every later yy."""
-    for yy in range(l + 1, last + 1):
-        if t + F[l + 1, j, yy] < ub[yy] * keep_below:
-            return False
-    return True
-
-
-@njit(cache=True)
-def _run(lt, w, act, cap, x, last, row, target, F, ub, beam, batch, limit, budget, work):
+def _run(lt, w, act, cap, x, last, row, target, bounds, ub, beam, batch, limit, budget, work):
     """Rows (x, last] by extending labels one layer at a time under the quick or the
     exact rule; with target > x, also the partition indices of a tuple attaining
     row[target].  Returns (path, largest label count).  Labels ending at layer l with
@@ -233,22 +200,27 @@ def _run(lt, w, act, cap, x, last, row, target, F, ub, beam, batch, limit, budge
     quick = beam > 0  # else the exact rule
     scratch = (np.empty(beam), np.empty(beam), np.zeros(1, np.int64))
     new = new_store(st[0].shape[0], n)  # two stores, swapped each layer: no allocation per step
+    suffix = act_suffix(act, x, last)
+    lo, hi = np.empty(n, np.int64), np.empty(n, np.int64)
+    hint = np.zeros(1, np.int64)  # the priced bound that cut last (rest_bounds.hopeless)
     peak, y = cnt, x + 1
     while cnt > 0:
         done, path = _row(st, cnt, row, y, x, target, arena, track)
         if done or y >= last:
             return path, peak
         new_cnt = 0
+        act_range(act, y + 1, last, suffix, lo, hi, quick)  # what extensions of the new labels can add
         for j in range(q):
             m, cand = _candidates(lt, w, act, cap, y, j, st, cnt, cand, batch, limit, capped)
             order = _by_time(cand[0], m, order)
             own[0] += cnt  # extending every label by partition j
             if quick:
                 new, new_cnt, arena, na = _select_quick(new, new_cnt, new_cnt, cand, m, order, j, st, arena, na, track,
-                                                        scratch)
+                                                        scratch, lo, hi)
             else:
                 new, new_cnt, arena, na = _select_exact(new, new_cnt, new_cnt, cand, m, order, j, st, arena, na, track,
-                                                        y, F, last, ub, keep_below, own, budget)
+                                                        y, bounds, last, ub, keep_below, own, budget, lo, hi, cap,
+                                                        batch, limit, capped, hint)
         if own[0] > budget[0] or work.sum() > budget[1]:
             return np.empty(0, np.int64), -1
         st, new, cnt = new, st, new_cnt
@@ -265,20 +237,21 @@ def _run(lt, w, act, cap, x, last, row, target, F, ub, beam, batch, limit, budge
 def quick_pass(lt, w, act, cap, x, last, row, target, batch, limit, beam):
     """Upper bounds: rows (x, last] from at most `beam` labels per last partition (real
     fitting tuples, not always the least)."""
-    return _run(lt, w, act, cap, x, last, row, target, np.empty((1, 1, 1)), np.empty(1), beam, batch, limit, unbounded(),
+    return _run(lt, w, act, cap, x, last, row, target, no_bounds(), np.empty(1), beam, batch, limit, unbounded(),
                 np.zeros(lt.shape[0] + 1, np.int64))
 
 
 @njit(cache=True)
-def exact_pass(lt, w, act, cap, x, last, row, target, F, ub, batch, limit, budget, work):
+def exact_pass(lt, w, act, cap, x, last, row, target, bounds, ub, batch, limit, budget, work):
     """Rows (x, last]: the least time of a fitting tuple (dominance is exact), pruned by
-    the upper bounds `ub` of the quick pass.  F[l, j, y] is the least time of layers
-    l..y-1 after partition j, memory ignored.  A label is dropped when even its best
-    rest, F, cannot bring it below ub at any later row; `keep_below` widens the test by
+    the upper bounds `ub` of the quick pass.  `bounds` (rest_bounds.pass_bounds) holds F,
+    the least time of the rest with memory ignored, and the priced bounds.  A label is
+    dropped when even its best rest cannot bring it below ub at any later row it can
+    reach (rest_bounds.hopeless); `keep_below` widens the test by
     the float round-off of summing the row's terms in two orders (docs/exact-models.md,
     "Bound pruning"), so no label that could beat ub is ever dropped.  With `limit`, a
     row is exact wherever a cluster of it may lie on a mapping no slower than the known
     one ("Useless stages", clusters.useless_limits).  Once its steps in `work`
     (an entry per first layer) pass `budget[0]`, or all of them `budget[1]`, it stops
     with largest label count -1."""
-    return _run(lt, w, act, cap, x, last, row, target, F, ub, 0, batch, limit, budget, work)
+    return _run(lt, w, act, cap, x, last, row, target, bounds, ub, 0, batch, limit, budget, work)
