@@ -4,21 +4,17 @@ cluster is listed, so the rules are checked on what they claim, not through the 
 - the priced (Lagrangian) bounds and the reach never exceed the time of a fitting
   extension (rest_bounds.py);
 - the bounded-activation dominance: when a label dominates another, every extension
-  that fits for the dominated one fits for it (dominance.py);
-- the cluster tables still equal the Python label DP on instances with many chiplets,
-  large SRAM and deeper chains, where those rules prune."""
+  that fits for the dominated one fits for it (dominance.py).
+
+The tables against the Python label DP on instances where these rules prune are in
+test_engine.py."""
 
 import itertools
 
 import numpy as np
 from hypothesis import given, settings, strategies as st
 
-from strategies import tiny_instances
-from scope_opt.cost.layer_tables import build_layer_tables
-from scope_opt.cost.reference import CostModel
-from scope_opt.methods.dp.clusters import cluster_table
 from scope_opt.methods.dp.rest_bounds import _priced, _reach, pass_bounds
-from scope_opt.methods.exact.tables import best_cluster
 
 
 def _label(lt, w, act, x, parts):
@@ -92,15 +88,3 @@ def test_bounded_activation_dominance_keeps_every_fit(tabs, data):
                 _, Wk2, Ak2 = _label(lt, w, act, x, hk + tail)
                 if (Wv2 + Av2 <= cap).all():
                     assert (Wk2 + Ak2 <= cap).all(), (hk, hv, tail)
-
-
-@given(tiny_instances(max_layers=7, max_chiplets=16, wide=True))
-@settings(max_examples=40, deadline=None)
-def test_cluster_table_equals_the_python_label_dp_with_large_sram_and_many_chiplets(inst):
-    cost, tables = CostModel(inst), build_layer_tables(inst)
-    L, N = len(inst.network.layers), inst.package.chiplets
-    tab, _ = cluster_table(tables, L)
-    for a in range(L):
-        for b in range(a + 1, L + 1):
-            for n in range(1, N + 1):
-                assert tab[a, b, n] == best_cluster(cost, a, b, n)[0], (a, b, n)
