@@ -11,13 +11,14 @@ from hypothesis import HealthCheck, assume, given, settings, strategies as st
 from conftest import ROOT, interrupt_when
 from strategies import tiny_instances
 from test_everyday import cli
-from scope_opt.cost.energy import hop_vector
+from scope_opt.cost.energy import dram_hop_vector, hop_vector
 from scope_opt.cost.objectives import value
 from scope_opt.cost.terms import CostTerms
 from scope_opt.errors import InputError
 from scope_opt.methods.dispatch import MethodOptions, solve
 from scope_opt.methods.enumerate_energy import enumerated_front, enumerated_points
 from scope_opt.methods.pareto.chain import energy_front
+from scope_opt.methods.pareto.clusters import EnergyContext
 from scope_opt.methods.pareto.points import prune_3
 from scope_opt.methods.pareto.solver import energy_lower_bound_j
 from scope_opt.methods.settings import SolverSettings
@@ -90,6 +91,34 @@ def test_hop_geometry_repeats_every_two_rows():
                 a = hop_vector(walk[u:u + n], walk[v:v + m], mesh)
                 b = hop_vector(walk[u + 6:u + 6 + n], walk[v + 6:v + 6 + m], mesh)
                 assert list(a) == list(b)
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(tiny_instances(max_layers=4, max_chiplets=16, wide=True))
+def test_memoised_cross_terms_equal_the_unshifted_sum(inst):
+    """`cross_nop` memoises a read's byte-hops after moving both walk ranges up by whole
+    double rows: it must give the very float of the unshifted placements, computed
+    afresh (`cold`, its memo emptied first) and from a memo shared by every call."""
+    warm = EnergyContext(CostTerms(inst), "energy")
+    cold = EnergyContext(warm.terms, "energy")
+    N, mesh = inst.package.chiplets, inst.package.mesh
+
+    def both(l, j, n, u, r, src):
+        cold.memo.clear()
+        return cold.cross_nop(l, j, n, u, r, src), warm.cross_nop(l, j, n, u, r, src)
+
+    for l in range(len(inst.network.layers)):
+        for n in range(1, N + 1):
+            for j in range(len(inst.allowed_partitions[n])):
+                for r, (q, by) in enumerate(warm.parts_of(l, j, None, n)[1]):
+                    for u in range(N - n + 1):
+                        place = warm.place(u, n)
+                        want = float((by * dram_hop_vector(place, mesh)).sum())
+                        assert both(l, j, n, u, r, None) == (want, want)
+                        for off in range(u):
+                            for nq in range(1, u - off + 1):
+                                want = float((by * hop_vector(place, warm.place(off, nq), mesh)).sum())
+                                assert both(l, j, n, u, r, (off, nq)) == (want, want)
 
 
 def test_heuristics_refuse_the_energy_objective():

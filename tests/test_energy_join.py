@@ -36,13 +36,15 @@ def test_join_keeps_every_non_dominated_value(raw_labels, raw_options, cross):
 
 
 @settings(max_examples=200, deadline=None)
-@given(st.lists(st.tuples(st.integers(0, 4), small, small, small, small, small), min_size=1, max_size=8))
+@given(st.lists(st.tuples(st.integers(0, 4), small, small, small, small, small, st.integers(0, 2)),
+                min_size=1, max_size=8))
 def test_join_least_keeps_the_first_least_energy_label(pairs):
-    """Energy mode: one label and one option per call; the bucket ends with the first
-    candidate of least (e, s, P), as min() over every candidate would pick."""
+    """Energy mode: one label per call, one option per cross key; the bucket ends with the
+    first candidate of least (e, s, P), as min() over every candidate would pick."""
     bucket: list = []
     candidates = []
-    for P, s, e, t, ec, cross in pairs:
-        _join_least([(P, s, e, None)], [(t, ec, ())], cross, (), bucket)
-        candidates.append((P + 1, max(s, t), e + (ec + cross)))
-    assert bucket[0][:3] == min(candidates, key=lambda v: (v[2], v[1], v[0]))
+    for i, (P, s, e, t, ec, cross, keys) in enumerate(pairs):
+        by_key = {(i, k): [(t + k, ec, ("parts", k))] for k in range(keys + 1)}
+        _join_least((P, s, e, None), by_key, lambda ckey: cross * (1 + ckey[1]), ("where",), bucket)
+        candidates += [(P + 1, max(s, t + k), e + (ec + cross * (1 + k))) for k in range(keys + 1)]
+    assert len(bucket) == 1 and bucket[0][:3] == min(candidates, key=lambda v: (v[2], v[1], v[0]))

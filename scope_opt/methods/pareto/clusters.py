@@ -96,16 +96,31 @@ class EnergyContext:
     def cross_j(self, ckey: CrossKey, n: int, a: int, y: int, u: int, where: dict[int, tuple[int, int]]) -> float:
         """The cross parts of a cluster [y, .) at (u, n) whose layers with one have the
         partitions `ckey`: producers before a are in DRAM, the others at `where` (offset,
-        chiplets of each live producer).  Not memoised here: the segment step asks once
-        per (a, y, u, live placements, n, ckey), and keeps the answer for the cluster ends
-        that share it."""
-        place, mesh, nop = self.place(u, n), self.pkg.mesh, 0.0
+        chiplets of each live producer).  Not memoised as a whole (the segment step keeps
+        the answer for the cluster ends that share it); its terms are, by `cross_nop`."""
+        nop = 0.0
         for l, j in ckey:
-            for q, by in self.parts_of(l, j, None, n)[1]:  # a cross tensor is never owned
+            for r, (q, _) in enumerate(self.parts_of(l, j, None, n)[1]):  # a cross tensor is never owned
                 if q is not None and q < y:
-                    hops = dram_hop_vector(place, mesh) if q < a else hop_vector(place, self.place(*where[q]), mesh)
-                    nop += float((by * hops).sum())
+                    nop += self.cross_nop(l, j, n, u, r, None if q < a else where[q])
         return joules(self.pkg, 0.0, nop, 0.0)
+
+    def cross_nop(self, l: int, j: int, n: int, u: int, r: int, src: tuple[int, int] | None) -> float:
+        """Byte-hops of read r of layer l (partition j) on walk range (u, n) from DRAM
+        (src None) or from the cluster at src = (offset, chiplets).  Both ranges are moved
+        up by the same whole number of double rows first (`shape_offset`: the hops are
+        unchanged), so that segment starts and placements with the same geometry share
+        one entry; the value is the same float either way."""
+        low = u if src is None else min(u, src[0])
+        shift = low - self.shape_offset(low)
+        key = ("cross", l, j, n, u - shift, r, None if src is None else (src[0] - shift, src[1]))
+        got = self.memo.get(key)
+        if got is None:
+            by = self.parts_of(l, j, None, n)[1][r][1]
+            place, mesh = self.place(u - shift, n), self.pkg.mesh
+            hops = dram_hop_vector(place, mesh) if src is None else hop_vector(place, self.place(src[0] - shift, src[1]), mesh)
+            got = self.memo[key] = float((by * hops).sum())
+        return got
 
     def has_cross(self, l: int, y: int) -> bool:
         return any(q is not None and q < y for q in self.producers[l])

@@ -46,7 +46,6 @@ def _extend(cx: EnergyContext, a: int, y: int, labels: dict, space: str, last: i
             deadline: float) -> None:
     """Every label at boundary y extended by one more cluster [y, z) into `grown[z]`."""
     N = cx.pkg.chiplets
-    join = _join_least if cx.mode == "energy" else _join
     for (u, live), group in labels.items():
         check_time(deadline, f"energy DP, segments from layer {a}")
         group = sorted(group, key=lambda v: v[1])  # by stage max, as _join reads it
@@ -56,13 +55,21 @@ def _extend(cx: EnergyContext, a: int, y: int, labels: dict, space: str, last: i
                 break
             end = y + 1 if space == "segmented" else last
             cross: dict = {}  # ckey -> cross part: (a, y, u, live, n) are fixed here, and many z share a ckey
+
+            def cross_of(ckey, n=n, cross=cross):
+                got = cross.get(ckey)
+                if got is None:
+                    got = cross[ckey] = cx.cross_j(ckey, n, a, y, u, where)
+                return got
+
             for z, by_key in cluster_options(cx, y, n, cx.shape_offset(u), end).items():
                 live2 = tuple((q, *where.get(q, (u, n))) for q in cx.live(a, z))
                 bucket = grown.setdefault(z, {}).setdefault((u + n, live2), [])
+                if cx.mode == "energy":
+                    _join_least(group[0], by_key, cross_of, (y, z, n), bucket)
+                    continue
                 for ckey, options in by_key.items():
-                    if ckey not in cross:
-                        cross[ckey] = cx.cross_j(ckey, n, a, y, u, where)
-                    join(group, options, cross[ckey], (y, z, n), bucket)
+                    _join(group, options, cross_of(ckey), (y, z, n), bucket)
 
 
 def _join(group: list[tuple], options: list, cross: float, where: tuple, bucket: list) -> None:
@@ -87,15 +94,20 @@ def _join(group: list[tuple], options: list, cross: float, where: tuple, bucket:
             bucket.append((P + 1, t_c, e + (e_c + cross), ((*where, parts), back)))
 
 
-def _join_least(group: list[tuple], options: list, cross: float, where: tuple, bucket: list) -> None:
-    """Energy mode: a key holds one label and a cross key one option, and the bucket keeps
-    only its first label of least (e, s, P), the one `_prune` would pick from all of them."""
-    (P, s, e, back), (t_c, e_c, parts) = group[0], options[0]
-    v = (P + 1, max(s, t_c), e + (e_c + cross), ((*where, parts), back))
-    if not bucket:
-        bucket.append(v)
-    elif (v[2], v[1], v[0]) < (bucket[0][2], bucket[0][1], bucket[0][0]):
-        bucket[0] = v
+def _join_least(label: tuple, by_key: dict, cross_of, where: tuple, bucket: list) -> None:
+    """Energy mode: a key holds one label and a cross key one option (`by_key`: cross
+    key -> [option]), and the bucket keeps only its first label of least (e, s, P), the
+    one `_prune` would pick from all of them; `cross_of(ckey)` is the cross part."""
+    P, s, e, back = label
+    best = bucket[0] if bucket else None
+    for ckey, ((t_c, e_c, parts),) in by_key.items():
+        e2, s2 = e + (e_c + cross_of(ckey)), max(s, t_c)
+        if best is None or (e2, s2, P + 1) < (best[2], best[1], best[0]):
+            best = (P + 1, s2, e2, ((*where, parts), back))
+    if bucket:
+        bucket[0] = best
+    else:
+        bucket.append(best)
 
 
 def segments_from(cx: EnergyContext, a: int, space: str, deadline: float = math.inf) -> dict[int, list[SegPoint]]:
