@@ -136,6 +136,19 @@ def _segments(tabm, terms: CostTerms, max_p: int, f, fp, tick: Callable[[int, in
         tick(min(i + SEGMENT_CHUNK, L), L)
 
 
+def _best_path_s(tab, terms: CostTerms, max_p: int, single: np.ndarray, limits: np.ndarray) -> float:
+    """T of the best mapping whose segments are one layer (free from `single`) or pipelines
+    of the clusters in tab (at most max_p stages), by the same segment step as the DP."""
+    L = terms.layers
+    idx = np.arange(L)
+    f = np.full((L, L + 1), INF)
+    f[idx, idx + 1] = single
+    best_segments(tab, terms.dram_s, terms.weights_s, terms.instance.batch, max_p, f, np.zeros(f.shape, np.int64),
+                  start_order(L), limits)
+    f[idx, idx + 1] = single
+    return float(shortest_path(f)[0][L])
+
+
 def _known_upper_bound(tabm, terms: CostTerms, max_p: int, single: np.ndarray) -> float:
     """T of the best segmented mapping (one layer per cluster), found by the same segment
     step on the one-layer clusters of tabm, itself pruned by the best sequential-like
@@ -148,10 +161,7 @@ def _known_upper_bound(tabm, terms: CostTerms, max_p: int, single: np.ndarray) -
     one_per_segment = float(shortest_path(f)[0][L])  # summed as the DP sums, so never below its own paths
     one_layer = np.full_like(tabm, INF)
     one_layer[idx, idx + 1, :] = tabm[idx, idx + 1, :]
-    best_segments(one_layer, terms.dram_s, terms.weights_s, terms.instance.batch, max_p, f, np.zeros(f.shape, np.int64),
-                  start_order(L), np.full(L, one_per_segment))
-    f[idx, idx + 1] = single
-    return float(shortest_path(f)[0][L])
+    return _best_path_s(one_layer, terms, max_p, single, np.full(L, one_per_segment))
 
 
 def _stage_limit(terms: CostTerms, t_ub: float) -> float:
@@ -166,14 +176,7 @@ def _one_cluster_bound(tab_n: np.ndarray, terms: CostTerms, single: np.ndarray) 
     at most this.  At batch 1 with large SRAM it is often the optimum itself (ResNet-152 on
     8x8 at 4 MiB: 1.249 ms against the segmented 1.856 ms), and a tighter T_ub makes more
     stages useless in the other chiplet counts' tables."""
-    L = terms.layers
-    idx = np.arange(L)
-    f = np.full((L, L + 1), INF)
-    f[idx, idx + 1] = single
-    best_segments(_budget(tab_n)[0], terms.dram_s, terms.weights_s, terms.instance.batch, 1, f,
-                  np.zeros(f.shape, np.int64), start_order(L), np.full(L, INF))
-    f[idx, idx + 1] = single
-    return float(shortest_path(f)[0][L])
+    return _best_path_s(_budget(tab_n)[0], terms, 1, single, np.full(terms.layers, INF))
 
 
 def _tables(terms: CostTerms, space: str, max_clusters: int | None, say: Callable[[str], None],

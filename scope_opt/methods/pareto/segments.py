@@ -56,7 +56,7 @@ def _extend(cx: EnergyContext, a: int, y: int, labels: dict, space: str, last: i
             end = y + 1 if space == "segmented" else last
             cross: dict = {}  # ckey -> cross part: (a, y, u, live, n) are fixed here, and many z share a ckey
 
-            def cross_of(ckey, n=n, cross=cross):
+            def cross_of(ckey):  # called in this iteration only: n, u, cross and where are this one's
                 got = cross.get(ckey)
                 if got is None:
                     got = cross[ckey] = cx.cross_j(ckey, n, a, y, u, where)
