@@ -17,6 +17,7 @@ from scope_opt.methods.deadline import OutOfTime, deadline_after
 from scope_opt.methods.dp.out_of_time import incumbent
 from scope_opt.methods.result import SolveResult
 
+ENGINE_STEP = "loading the DP engine (compiled on a first run, about a minute)"
 REL_TOL = 1e-12  # the DP adds the evaluator's terms in the evaluator's order; allow only float noise
 
 
@@ -54,6 +55,8 @@ def solve_dp(instance: Instance, space: str = "merged", terms: CostTerms | None 
     Past `time_limit_s` it returns the Scope search's mapping, labelled (out_of_time.py)."""
     from scope_opt.methods.dp.chain import chain_dp
     if math.isfinite(time_limit_s):
+        if progress:
+            progress(ENGINE_STEP)
         load_engine()
     start = time.perf_counter()
     terms = terms or CostTerms(instance)
