@@ -120,7 +120,7 @@ def test_binding_chiplets_leave_the_exact_tables_unchanged(inst):
         assert all(any(covers(k, i) for k in kept) for i in range(n))
         assert not any(covers(k, i) for k in kept for i in kept if k != i)
         reduced, full = np.full((L, L + 1), np.inf), np.full((L, L + 1), np.inf)
-        no_work = np.zeros(L + 1)
+        no_work = np.zeros((2, L + 1))
         _tab_for_n(lt, w, act, *binding_view(w, act), tables.sram_bytes, L, reduced, False, 1, math.inf, unbounded(),
                    no_work, n)
         _tab_for_n(lt, w, act, w, act, tables.sram_bytes, L, full, False, 1, math.inf, unbounded(), no_work, n)

@@ -156,7 +156,7 @@ class Ablation:
         tm = self.terms
         if exact_clustering:
             best_segments(tb.tabm, tm.dram_s, tm.weights_s, self.instance.batch, min(L, N), f, fp, start_order(L),
-                          np.full(L, np.inf))
+                          np.full(L, np.inf), np.zeros(L + 1))
         else:
             cap = float(N * math.floor(self.instance.package.sram_bytes))
             scope_segments_all(tm.flat, self.instance.batch, tm.load_prefix, tm.wsize, tm.dram_s, tm.weights_s, tb.tab,

@@ -114,14 +114,18 @@ USELESS_SLACK = 1e-9  # relative: far above the round-off of a path's sum, so no
 
 
 def _segments(tabm, terms: CostTerms, max_p: int, f, fp, tick: Callable[[int, int], None], t_ub: float,
-              single: np.ndarray) -> None:
+              single: np.ndarray, least_s: np.ndarray | None) -> None:
     """best_segments over every start, a chunk at a time so that the time limit is checked.
     With a known T_ub, starts go in order and each start a is pruned by T_ub less a lower
     bound on the time before it (prefix_lower_bounds) and the DRAM time of every weight
     after it: a segment from a on a path no slower than T_ub has
-    T_s <= T_ub - dist(a) - W[a, L) / b_dram (docs/exact-models.md, "Useless stages")."""
+    T_s <= T_ub - dist(a) - W[a, L) / b_dram, less the least compute time (least_s, per
+    layer) of the layers after its stages (docs/exact-models.md, "Useless stages")."""
     L = terms.layers
     pruned = math.isfinite(t_ub)
+    tail = np.zeros(L + 1)
+    if pruned and least_s is not None:
+        tail[:L] = np.cumsum(least_s[::-1])[::-1]
     order = np.arange(L) if pruned else start_order(L)
     before = np.zeros(L + 1)
     idx = np.arange(L)
@@ -130,9 +134,9 @@ def _segments(tabm, terms: CostTerms, max_p: int, f, fp, tick: Callable[[int, in
         starts = order[i:i + SEGMENT_CHUNK]
         limits = np.full(len(starts), INF)
         if pruned:
-            prefix_lower_bounds(f, terms.weights_s, i, int(starts[-1]), before)
+            prefix_lower_bounds(f, terms.weights_s, tail, i, int(starts[-1]), before)
             limits = t_ub - before[starts] - terms.weights_s[starts, L] + USELESS_SLACK * t_ub
-        best_segments(tabm, terms.dram_s, terms.weights_s, terms.instance.batch, max_p, f, fp, starts, limits)
+        best_segments(tabm, terms.dram_s, terms.weights_s, terms.instance.batch, max_p, f, fp, starts, limits, tail)
         tick(min(i + SEGMENT_CHUNK, L), L)
 
 
@@ -144,7 +148,7 @@ def _best_path_s(tab, terms: CostTerms, max_p: int, single: np.ndarray, limits: 
     f = np.full((L, L + 1), INF)
     f[idx, idx + 1] = single
     best_segments(tab, terms.dram_s, terms.weights_s, terms.instance.batch, max_p, f, np.zeros(f.shape, np.int64),
-                  start_order(L), limits)
+                  start_order(L), limits, np.zeros(L + 1))
     f[idx, idx + 1] = single
     return float(shortest_path(f)[0][L])
 
@@ -222,7 +226,8 @@ def _tables(terms: CostTerms, space: str, max_clusters: int | None, say: Callabl
     fp = np.zeros((L, L + 1), np.int64)
     tabm, argn = _budget(tab)
     if space != "sequential":
-        _segments(tabm, terms, max_p, f, fp, _ticker("segments (starts)", say, deadline), t_ub, single)
+        _segments(tabm, terms, max_p, f, fp, _ticker("segments (starts)", say, deadline), t_ub, single,
+                  None if work is None else work[1])
     idx = np.arange(L)
     f[idx, idx + 1] = single
     fp[idx, idx + 1] = 1

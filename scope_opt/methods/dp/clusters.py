@@ -67,22 +67,27 @@ def binding_view(w: np.ndarray, act: np.ndarray) -> tuple[np.ndarray, np.ndarray
 
 
 def least_work(tables: LayerTables) -> np.ndarray:
-    """e[l]: the least chiplet-time of layer l, min over chiplet counts n and partitions
-    of n x its compute time.  A cluster on n chiplets that holds l spends at least e[l]
-    of n x its stage time on l (a layer's time is at least its compute time)."""
-    return np.min([n * tables.comp[n].min(axis=1) for n in range(1, tables.chiplets + 1)], axis=0)
+    """Two lower bounds per layer l, over chiplet counts n and partitions: row 0, e[l], the
+    least chiplet-time (n x its compute time); row 1, the least compute time.  A cluster on
+    n chiplets that holds l spends at least e[l] of n x its stage time, and at least row
+    1's time of its stage time, on l (a layer's time is at least its compute time)."""
+    per_n = [tables.comp[n].min(axis=1) for n in range(1, tables.chiplets + 1)]
+    return np.stack([np.min([n * c for n, c in enumerate(per_n, 1)], axis=0), np.min(per_n, axis=0)])
 
 
 @njit(cache=True)
-def useless_limits(t_ub, batch, n, N, epre, x, out):
+def useless_limits(t_ub, batch, n, N, pre, x, out):
     """out[l]: a label of cluster [x, l + 1) on n of the N chiplets with batch * time t >
     out[l] lies on no mapping with T <= T_ub, where t_ub = T_ub minus every weight's DRAM
-    load: T >= W / b_dram + batch * t, and T >= W / b_dram + batch / N * (n * t + the
-    least chiplet-time of every other layer) (docs/exact-models.md, "Useless stages");
-    epre is the prefix sum of least_work."""
-    L = epre.shape[0] - 1
+    load: T >= W / b_dram + batch * t + the least time of every other layer, and
+    T >= W / b_dram + batch / N * (n * t + the least chiplet-time of every other layer)
+    (docs/exact-models.md, "Useless stages"); pre holds the prefix sums of least_work's
+    two rows."""
+    L = pre.shape[1] - 1
     for l in range(x, L):
-        out[l] = min(t_ub, (N * t_ub - batch * (epre[L] - epre[l + 1] + epre[x])) / n)
+        others_s = pre[1, L] - pre[1, l + 1] + pre[1, x]
+        others_work = pre[0, L] - pre[0, l + 1] + pre[0, x]
+        out[l] = min(t_ub - others_s, (N * t_ub - batch * others_work) / n)
 
 
 @njit(cache=True)
@@ -109,7 +114,7 @@ def _exact_row(lt, w, act, wb, actb, cap, x, last, row, target, bounds, quick, b
 
 
 @njit(cache=True, parallel=True)
-def _tab_for_n(lt, w, act, wb, actb, cap, max_len, out, quick, batch, t_ub, budget, epre, N):
+def _tab_for_n(lt, w, act, wb, actb, cap, max_len, out, quick, batch, t_ub, budget, pre, N):
     """out[x, y] for every first layer x, clusters of at most max_len layers; the passes
     are independent, so they run in parallel, early and late first layers paired.
     Returns the largest label count, -1 when a pass ran past its `budget`."""
@@ -120,7 +125,7 @@ def _tab_for_n(lt, w, act, wb, actb, cap, max_len, out, quick, batch, t_ub, budg
     for i in prange(L):
         x = i // 2 if i % 2 == 0 else L - 1 - i // 2
         limit = np.empty(L)
-        useless_limits(t_ub, batch, w.shape[2], N, epre, x, limit)
+        useless_limits(t_ub, batch, w.shape[2], N, pre, x, limit)
         _, p = _exact_row(lt, w, act, wb, actb, cap, x, min(L, x + max_len), out[x], -1, bounds, quick, batch, limit, budget,
                           work)
         peaks[x] = p
@@ -146,12 +151,13 @@ def cluster_table(tables: LayerTables, max_len: int, chiplets: range | None = No
     peak = 0
     row = np.empty((L, L + 1))
     counts = chiplets if chiplets is not None else range(1, N + 1)
-    epre = np.concatenate(([0.0], np.cumsum(layer_work))) if layer_work is not None else np.zeros(L + 1)
+    pre = (np.concatenate((np.zeros((2, 1)), np.cumsum(layer_work, axis=1)), axis=1) if layer_work is not None
+           else np.zeros((2, L + 1)))
     for done, n in enumerate(counts, 1):
         row.fill(INF)
         wb, actb = binding_view(tables.w[n], tables.act[n])
         got = _tab_for_n(tables.lt[n], tables.w[n], tables.act[n], wb, actb, tables.sram_bytes, max_len,
-                         row, quick, batch, t_ub, work_budget(deadline), epre, N)
+                         row, quick, batch, t_ub, work_budget(deadline), pre, N)
         if got < 0:
             raise OutOfTime("cluster tables (chiplet counts)")
         peak = max(peak, got)

@@ -40,21 +40,23 @@ def _conv(A, B, p, N, out):
 
 
 @njit(cache=True)
-def segment_pipelines(tabm, a, max_p, max_y, G, batch=1, t_ub=INF):
+def segment_pipelines(tabm, a, max_p, max_y, G, batch=1, t_ub=INF, tail=None):
     """G[p, y, k]: least bottleneck of clusters covering [a, y) with exactly p clusters on
     at most k chiplets (inf when impossible).  tabm[x, y, k] is the cluster table with
     idle chiplets allowed (min over n <= k).  Returns the last y reached: a prefix that
     no clustering covers ends the sweep, since a cover of [a, y') holds one of [a, y).
-    With `t_ub` (what a segment from a may take on a mapping no slower than a known one),
-    a p-th cluster is not added when (batch + p - 1) x the bottleneck so far exceeds it:
-    the segment holds at least p clusters, so T_s >= (B + p - 1) x that bottleneck
-    (docs/exact-models.md, "Useless stages"); G stays exact wherever it may lie on such a
-    mapping and only grows elsewhere."""
+    With `t_ub` (what the segment from a and the layers after it may take on a mapping no
+    slower than a known one, less their weights' DRAM time), a p-th cluster ending at y is
+    not added when (batch + p - 1) x the bottleneck so far plus tail[y] (the least compute
+    time of the layers from y on) exceeds it: T_s >= (B + p - 1) x that bottleneck + the
+    stage times of its later clusters (docs/exact-models.md, "Useless stages"); G stays
+    exact wherever it may lie on such a mapping and only grows elsewhere."""
     L = tabm.shape[0]
     N = tabm.shape[2] - 1
     G[:] = INF
     y_end = a
     for y in range(a + 1, min(L, max_y) + 1):
+        room = t_ub if tail is None else t_ub - tail[y]
         any_fit = False
         if tabm[a, y, N] < INF:
             G[1, y, :] = tabm[a, y, :]
@@ -64,7 +66,7 @@ def segment_pipelines(tabm, a, max_p, max_y, G, batch=1, t_ub=INF):
                 if tabm[x, y, N] == INF:
                     break  # a longer cluster ending at y fits nowhere either
                 # the pipeline part of T_s for a segment of at least p clusters (no weights)
-                if G[p - 1, x, N] == INF or segment_time(batch, p, max(G[p - 1, x, N], tabm[x, y, N]), 0.0) > t_ub:
+                if G[p - 1, x, N] == INF or segment_time(batch, p, max(G[p - 1, x, N], tabm[x, y, N]), 0.0) > room:
                     continue
                 _conv(G[p - 1, x], tabm[x, y], p, N, G[p, y])
             if G[p, y, N] < INF:
@@ -82,17 +84,17 @@ def start_order(L: int) -> np.ndarray:
 
 
 @njit(cache=True, parallel=True)
-def best_segments(tabm, dram_s, weights_s, batch, max_p, f, fp, starts, limits):
+def best_segments(tabm, dram_s, weights_s, batch, max_p, f, fp, starts, limits, tail):
     """f[a, b] = least T_s of segment [a, b) over every cluster count P (fp: that P), for
-    each start a = starts[i], pruned by its known upper bound limits[i] (`t_ub` of
-    segment_pipelines).  Starts are independent, so they run in parallel; each writes
+    each start a = starts[i], pruned by its known upper bound limits[i] and `tail`
+    (segment_pipelines).  Starts are independent, so they run in parallel; each writes
     its own row."""
     L = tabm.shape[0]
     N = tabm.shape[2] - 1
     for i in prange(starts.shape[0]):
         a = starts[i]
         G = np.empty((max_p + 1, L + 1, N + 1))
-        y_end = segment_pipelines(tabm, a, max_p, L, G, batch, limits[i])
+        y_end = segment_pipelines(tabm, a, max_p, L, G, batch, limits[i], tail)
         for b in range(a + 1, y_end + 1):
             for p in range(1, max_p + 1):
                 beta = G[p, b, N]
@@ -105,16 +107,17 @@ def best_segments(tabm, dram_s, weights_s, batch, max_p, f, fp, starts, limits):
 
 
 @njit(cache=True)
-def prefix_lower_bounds(f, weights_s, done, hi, out):
+def prefix_lower_bounds(f, weights_s, tail, done, hi, out):
     """out[b] for b <= hi: no more than the time of any path covering [0, b) whose
     segments are exact (those of an optimal path are): f for the starts before `done`
     (their rows are final) and the one-layer segments (final too); a segment from a later
-    start counts only its weights' DRAM time (docs/exact-models.md, "Useless stages")."""
+    start counts only its weights' DRAM time and its layers' least compute time
+    (tail[a] - tail[b]; docs/exact-models.md, "Useless stages")."""
     out[0] = 0.0
     for b in range(1, hi + 1):
         best = INF
         for a in range(b):
-            v = f[a, b] if (a < done or b == a + 1) else weights_s[a, b]
+            v = f[a, b] if (a < done or b == a + 1) else weights_s[a, b] + (tail[a] - tail[b])
             if out[a] + v < best:
                 best = out[a] + v
         out[b] = best
