@@ -127,6 +127,48 @@ def test_binding_chiplets_leave_the_exact_tables_unchanged(inst):
         assert np.array_equal(reduced, full)
 
 
+def tables_without_shared_counts(fn):
+    """fn() with every chiplet count's passes run, none taken from the count below."""
+    from scope_opt.methods.dp import clusters
+    real = clusters._same_passes
+    try:
+        clusters._same_passes = lambda a, b: False
+        return fn()
+    finally:
+        clusters._same_passes = real
+
+
+def assert_shared_counts_change_nothing(inst):
+    """Rows taken from an equal count below equal the rows its own passes give, bit for
+    bit; with the useless-stage pruning on, the DP's T and mapping are unchanged."""
+    tables = build_layer_tables(inst)
+    L = len(inst.network.layers)
+    shared, _ = cluster_table(tables, L)
+    own, _ = tables_without_shared_counts(lambda: cluster_table(tables, L))
+    assert np.array_equal(shared, own)
+    dp, dp_own = chain_dp(inst), tables_without_shared_counts(lambda: chain_dp(inst))
+    assert dp.latency_s == dp_own.latency_s and dp.mapping == dp_own.mapping
+
+
+@given(tiny_instances(max_layers=6, max_chiplets=16, wide=True))
+@settings(max_examples=30, deadline=None)
+def test_equal_chiplet_counts_share_their_rows(inst):
+    assert_shared_counts_change_nothing(inst)
+
+
+def test_equal_chiplet_counts_occur_and_share_their_rows_on_a_real_network(tmp_path):
+    """ResNet-18 on 8x8: several counts pose the same passes as the count below."""
+    p = tmp_path / "i.toml"
+    p.write_text(f'batch = 1\n[workload]\nmodel = "{ROOT / "models" / "resnet18"}.yaml"\n[hardware]\nmesh = [8, 8]\n'
+                 'sram_kib = 1024\n[space]\npartitions = ["K", "H"]\n')
+    inst = load_instance(p)
+    tables = build_layer_tables(inst)
+    from scope_opt.methods.dp.clusters import _same_passes
+    inputs = [(tables.lt[n], *binding_view(tables.w[n], tables.act[n])) for n in range(1, 65)]
+    assert sum(_same_passes(a, b) for a, b in zip(inputs, inputs[1:])) >= 2
+    assert_shared_counts_change_nothing(inst)
+
+
 @given(st.one_of(tiny_instances(max_layers=6, max_chiplets=16, wide=True), tiling_instances()))
 @settings(max_examples=40, deadline=None)
 def test_useless_stage_pruning_changes_no_optimum_nor_mapping(inst):

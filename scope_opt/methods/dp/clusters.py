@@ -132,6 +132,12 @@ def _tab_for_n(lt, w, act, wb, actb, cap, max_len, out, quick, batch, t_ub, budg
     return -1 if peaks.min() < 0 else peaks.max()
 
 
+def _same_passes(a: tuple, b: tuple) -> bool:
+    """Two chiplet counts pose the same label passes: equal layer times and equal weights
+    and activations on their binding chiplets (docs/exact-models.md, "Equal chiplet counts")."""
+    return all(x.shape == y.shape and np.array_equal(x, y) for x, y in zip(a, b))
+
+
 def cluster_table(tables: LayerTables, max_len: int, chiplets: range | None = None,
                   quick: bool = False, tick: Callable[[int, int], None] | None = None,
                   batch: int = 1, t_ub: float = INF, deadline: float = INF,
@@ -144,7 +150,8 @@ def cluster_table(tables: LayerTables, max_len: int, chiplets: range | None = No
     all weights' DRAM time) and `layer_work` (least_work), entries are exact where a cluster may
     lie on a mapping no slower than that one (useless_limits), no smaller elsewhere.
     With a `deadline`, each pass gets the work the time left allows (`budget.py`); a pass
-    that runs past it raises OutOfTime, so one pathological pass cannot outlive the limit."""
+    that runs past it raises OutOfTime, so one pathological pass cannot outlive the limit.
+    A count whose passes equal those of the count below (`_same_passes`) takes its rows."""
     L = tables.lt[1].shape[0]
     N = tables.chiplets
     tab = np.full((L, L + 1, N + 1), INF)
@@ -153,15 +160,21 @@ def cluster_table(tables: LayerTables, max_len: int, chiplets: range | None = No
     counts = chiplets if chiplets is not None else range(1, N + 1)
     pre = (np.concatenate((np.zeros((2, 1)), np.cumsum(layer_work, axis=1)), axis=1) if layer_work is not None
            else np.zeros((2, L + 1)))
+    before = None  # (n, its pass inputs) of the count just computed
     for done, n in enumerate(counts, 1):
-        row.fill(INF)
         wb, actb = binding_view(tables.w[n], tables.act[n])
-        got = _tab_for_n(tables.lt[n], tables.w[n], tables.act[n], wb, actb, tables.sram_bytes, max_len,
-                         row, quick, batch, t_ub, work_budget(deadline), pre, N)
-        if got < 0:
-            raise OutOfTime("cluster tables (chiplet counts)")
-        peak = max(peak, got)
-        tab[:, :, n] = row
+        inputs = (tables.lt[n], wb, actb)
+        if not quick and before is not None and before[0] == n - 1 and _same_passes(before[1], inputs):
+            tab[:, :, n] = tab[:, :, n - 1]  # an equal problem: its rows, exact wherever n's must be
+        else:
+            row.fill(INF)
+            got = _tab_for_n(tables.lt[n], tables.w[n], tables.act[n], wb, actb, tables.sram_bytes, max_len,
+                             row, quick, batch, t_ub, work_budget(deadline), pre, N)
+            if got < 0:
+                raise OutOfTime("cluster tables (chiplet counts)")
+            peak = max(peak, got)
+            tab[:, :, n] = row
+        before = (n, inputs)
         if tick is not None:
             tick(done, len(counts))
     return tab, peak

@@ -170,9 +170,9 @@ def _select_exact(new, new_cnt, first, cand, m, order, j, st, arena, na, track, 
     for oi in range(m):
         if work[0] > budget[0]:
             break
-        work[0] += last - y  # the bound test's loop
+        work[0] += last - y  # the bound test's loop (its priced bounds count themselves)
         if hopeless(cand[0][order[oi]], cand[1][order[oi]], cand[2][order[oi]], bounds, y, j, last, ub, keep_below,
-                    cap, lo, batch, limit, capped, hint, m >= PRICED_FROM):
+                    cap, lo, batch, limit, capped, hint, m >= PRICED_FROM, work):
             continue
         new, new_cnt, arena, na = keep_undominated(new, new_cnt, first, cand, order[oi], j, st, arena, na, track,
                                                     work, lo, hi)

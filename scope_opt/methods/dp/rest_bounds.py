@@ -135,13 +135,14 @@ def _reach(W, A, wmin, l, last, cap, lo):
 
 
 @njit(cache=True)
-def hopeless(t, W, A, bounds, l, j, last, ub, keep_below, cap, lo, batch, limit, capped, hint, priced):
+def hopeless(t, W, A, bounds, l, j, last, ub, keep_below, cap, lo, batch, limit, capped, hint, priced, work):
     """True when no extension of the label can reach a row below the quick pass's (a
     bound >= ub[yy] x keep_below: t + F, memory ignored, or a priced bound) nor a row
     where it would not be useless (batch x bound > limit[yy - 1] x keep_below; then
     `capped[0]` is set, as when such a label is dropped, so that a row left empty reads
     useless, not 'fits nowhere').  `hint[0]`, the priced bound that cut last, is tried
-    first; without `priced` (few labels: pruning would not pay), only F."""
+    first; without `priced` (few labels: pruning would not pay), only F.  Each priced
+    bound taken is a step of `work[0]` (budget.py; the caller counts the rows tested)."""
     used_limit = False
     nc = bounds[2].shape[0] * W.shape[0] if priced else 0
     if t < ub[l + 1] * keep_below:  # the label's own row
@@ -150,10 +151,13 @@ def hopeless(t, W, A, bounds, l, j, last, ub, keep_below, cap, lo, batch, limit,
         target = ub[yy] * keep_below
         if t + bounds[0][l + 1, j, yy] >= target:
             continue
-        if nc > 0 and _priced(t, W, A, bounds, l, j, yy, cap, lo, hint[0]) >= target:
-            continue
+        if nc > 0:
+            work[0] += 1
+            if _priced(t, W, A, bounds, l, j, yy, cap, lo, hint[0]) >= target:
+                continue
         best = t + bounds[0][l + 1, j, yy]
         for c in range(nc):
+            work[0] += 1
             v = _priced(t, W, A, bounds, l, j, yy, cap, lo, c)
             if v >= target:
                 hint[0] = c
