@@ -31,7 +31,7 @@ def test_timeout_lower_bound_is_below_every_optimum(inst):
 
 
 def test_dp_past_its_time_limit_returns_a_labelled_mapping_with_bound_and_gap():
-    inst = load_instance(PAPER / "resnet50-simba-6x6.toml")
+    inst = load_instance(PAPER / "resnet152-simba-8x8.toml")
     terms = CostTerms(inst)
     terms.layer_tables  # built before the limit starts, so that the limit falls in the cluster tables
     steps = []

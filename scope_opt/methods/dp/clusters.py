@@ -113,21 +113,46 @@ def _exact_row(lt, w, act, wb, actb, cap, x, last, row, target, bounds, quick, b
     return (bpath if use_beam else epath), peak
 
 
+PROBE_LABELS = 16  # the exact pass alone gets the work of about this many labels per step first
+
+
+@njit(cache=True)
+def _pass_order(i, L):
+    """The i-th first layer to run: early and late ones paired."""
+    return i // 2 if i % 2 == 0 else L - 1 - i // 2
+
+
 @njit(cache=True, parallel=True)
 def _tab_for_n(lt, w, act, wb, actb, cap, max_len, out, quick, batch, t_ub, budget, pre, N):
     """out[x, y] for every first layer x, clusters of at most max_len layers; the passes
-    are independent, so they run in parallel, early and late first layers paired.
-    Returns the largest label count, -1 when a pass ran past its `budget`."""
-    L = lt.shape[0]
-    bounds = no_bounds() if quick else pass_bounds(lt, wb, cap)  # fastdp runs the quick pass alone
-    peaks = np.zeros(L, np.int64)
+    are independent, so they run in parallel.  Each exact row is first tried by the exact
+    pass alone, unpruned by upper bounds, on a small budget (enough for a pass of few
+    labels: it then needs no quick pass nor priced bounds); a pass that runs past it is
+    redone with both (docs/exact-models.md, "Two passes").  Returns the largest label
+    count, -1 when a pass ran past its `budget`."""
+    L, q = lt.shape[0], lt.shape[2]
+    peaks = np.full(L, -1, np.int64)
     work = np.zeros(L + 1, np.int64)  # label-pass steps, one entry per pass (first layer x): no shared counter
-    for i in prange(L):
-        x = i // 2 if i % 2 == 0 else L - 1 - i // 2
-        limit = np.empty(L)
-        useless_limits(t_ub, batch, w.shape[2], N, pre, x, limit)
-        _, p = _exact_row(lt, w, act, wb, actb, cap, x, min(L, x + max_len), out[x], -1, bounds, quick, batch, limit, budget,
-                          work)
+    limits = np.empty((L, L))
+    for x in range(L):
+        useless_limits(t_ub, batch, w.shape[2], N, pre, x, limits[x])
+    if not quick:
+        for i in prange(L):
+            x = _pass_order(i, L)
+            last = min(L, x + max_len)
+            probe = np.array([min(budget[0], PROBE_LABELS * q * (last - x + 1) ** 2), budget[1]])
+            _, p = exact_pass(lt, wb, actb, cap, x, last, out[x], -1, no_bounds(), np.full(L + 1, INF), batch, limits[x],
+                              probe, work)
+            peaks[x] = p
+    redo = np.nonzero(peaks < 0)[0]
+    if redo.shape[0] == 0:
+        return peaks.max()
+    bounds = no_bounds() if quick else pass_bounds(lt, wb, cap)  # fastdp runs the quick pass alone
+    for i in prange(redo.shape[0]):
+        x = redo[_pass_order(i, redo.shape[0])]
+        out[x, :] = INF
+        _, p = _exact_row(lt, w, act, wb, actb, cap, x, min(L, x + max_len), out[x], -1, bounds, quick, batch, limits[x],
+                          budget, work)
         peaks[x] = p
     return -1 if peaks.min() < 0 else peaks.max()
 
