@@ -120,11 +120,25 @@ def test_binding_chiplets_leave_the_exact_tables_unchanged(inst):
         assert all(any(covers(k, i) for k in kept) for i in range(n))
         assert not any(covers(k, i) for k in kept for i in kept if k != i)
         reduced, full = np.full((L, L + 1), np.inf), np.full((L, L + 1), np.inf)
-        no_work = np.zeros((2, L + 1))
+        no_layer_bounds = np.zeros((2, L + 1))
         _tab_for_n(lt, w, act, *binding_view(w, act), tables.sram_bytes, L, reduced, False, 1, math.inf, unbounded(),
-                   no_work, n)
-        _tab_for_n(lt, w, act, w, act, tables.sram_bytes, L, full, False, 1, math.inf, unbounded(), no_work, n)
+                   no_layer_bounds, n, 0)
+        _tab_for_n(lt, w, act, w, act, tables.sram_bytes, L, full, False, 1, math.inf, unbounded(), no_layer_bounds, n, 0)
         assert np.array_equal(reduced, full)
+
+
+@given(tiny_instances(max_layers=7, max_chiplets=16, wide=True))
+@settings(max_examples=30, deadline=None)
+def test_the_exact_pass_alone_gives_the_tables_of_both_passes(inst):
+    """The first try by the exact pass alone (no upper bounds, a small budget) and the
+    quick and exact passes together (probe_labels = 0: every first try runs past its
+    budget at once) give the same tables bit for bit, also with a budget in between."""
+    tables = build_layer_tables(inst)
+    L = len(inst.network.layers)
+    alone, _ = cluster_table(tables, L)
+    both, _ = cluster_table(tables, L, probe_labels=0)
+    mixed, _ = cluster_table(tables, L, probe_labels=1)
+    assert np.array_equal(alone, both) and np.array_equal(alone, mixed)
 
 
 def tables_without_shared_counts(fn):

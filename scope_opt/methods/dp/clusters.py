@@ -123,11 +123,11 @@ def _pass_order(i, L):
 
 
 @njit(cache=True, parallel=True)
-def _tab_for_n(lt, w, act, wb, actb, cap, max_len, out, quick, batch, t_ub, budget, pre, N):
+def _tab_for_n(lt, w, act, wb, actb, cap, max_len, out, quick, batch, t_ub, budget, pre, N, probe_labels):
     """out[x, y] for every first layer x, clusters of at most max_len layers; the passes
     are independent, so they run in parallel.  Each exact row is first tried by the exact
-    pass alone, unpruned by upper bounds, on a small budget (enough for a pass of few
-    labels: it then needs no quick pass nor priced bounds); a pass that runs past it is
+    pass alone, unpruned by upper bounds, on a small budget (`probe_labels` labels' worth:
+    a pass of few labels then needs no quick pass nor priced bounds); a pass that runs past it is
     redone with both (docs/exact-models.md, "Two passes").  Returns the largest label
     count, -1 when a pass ran past its `budget`."""
     L, q = lt.shape[0], lt.shape[2]
@@ -140,7 +140,7 @@ def _tab_for_n(lt, w, act, wb, actb, cap, max_len, out, quick, batch, t_ub, budg
         for i in prange(L):
             x = _pass_order(i, L)
             last = min(L, x + max_len)
-            probe = np.array([min(budget[0], PROBE_LABELS * q * (last - x + 1) ** 2), budget[1]])
+            probe = np.array([min(budget[0], probe_labels * q * (last - x + 1) ** 2), budget[1]])
             _, p = exact_pass(lt, wb, actb, cap, x, last, out[x], -1, no_bounds(), np.full(L + 1, INF), batch, limits[x],
                               probe, work)
             peaks[x] = p
@@ -166,7 +166,7 @@ def _same_passes(a: tuple, b: tuple) -> bool:
 def cluster_table(tables: LayerTables, max_len: int, chiplets: range | None = None,
                   quick: bool = False, tick: Callable[[int, int], None] | None = None,
                   batch: int = 1, t_ub: float = INF, deadline: float = INF,
-                  layer_work: np.ndarray | None = None) -> tuple[np.ndarray, int]:
+                  layer_work: np.ndarray | None = None, probe_labels: int = PROBE_LABELS) -> tuple[np.ndarray, int]:
     """tab[x, y, n] for every cluster of at most `max_len` layers and every chiplet count
     in `chiplets` (default all); inf elsewhere.  Also the largest label count seen.
     With `quick` (fastdp), the upper-bound pass only: real fitting tuples, not always
@@ -176,7 +176,8 @@ def cluster_table(tables: LayerTables, max_len: int, chiplets: range | None = No
     lie on a mapping no slower than that one (useless_limits), no smaller elsewhere.
     With a `deadline`, each pass gets the work the time left allows (`budget.py`); a pass
     that runs past it raises OutOfTime, so one pathological pass cannot outlive the limit.
-    A count whose passes equal those of the count below (`_same_passes`) takes its rows."""
+    A count whose passes equal those of the count below (`_same_passes`) takes its rows.
+    `probe_labels` sizes the exact pass's first try alone (0: always both passes)."""
     L = tables.lt[1].shape[0]
     N = tables.chiplets
     tab = np.full((L, L + 1, N + 1), INF)
@@ -194,7 +195,7 @@ def cluster_table(tables: LayerTables, max_len: int, chiplets: range | None = No
         else:
             row.fill(INF)
             got = _tab_for_n(tables.lt[n], tables.w[n], tables.act[n], wb, actb, tables.sram_bytes, max_len,
-                             row, quick, batch, t_ub, work_budget(deadline), pre, N)
+                             row, quick, batch, t_ub, work_budget(deadline), pre, N, probe_labels)
             if got < 0:
                 raise OutOfTime("cluster tables (chiplet counts)")
             peak = max(peak, got)
