@@ -76,7 +76,7 @@ def test_ctrl_c_exits_130_and_says_so(tmp_path):
 def test_ctrl_c_while_compiling_exits_130(tmp_path):
     """With an empty numba cache the DP's kernels are being compiled when it says it loads
     its engine; Ctrl-C then still exits 130 with one line, no traceback, and at once
-    (the compile takes about a minute)."""
+    (the compile takes a minute or two)."""
     out = tmp_path / "r.json"
     after: list[float] = []
     code, err = interrupt_when(["solve", ROOT / "instances" / "small" / "tiny-chain6-2x2.toml", "--method", "dp",

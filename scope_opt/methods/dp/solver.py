@@ -17,7 +17,7 @@ from scope_opt.methods.deadline import OutOfTime, deadline_after
 from scope_opt.methods.dp.out_of_time import incumbent
 from scope_opt.methods.result import SolveResult
 
-ENGINE_STEP = "loading the DP engine (compiled on a first run, about a minute)"
+ENGINE_STEP = "loading the DP engine (compiled on a first run: a minute or two)"
 REL_TOL = 1e-12  # the DP adds the evaluator's terms in the evaluator's order; allow only float noise
 
 
