@@ -32,7 +32,7 @@ def fast_max_clusters(instance: Instance) -> int:
 @functools.cache
 def load_engine() -> None:
     """Compile (or load from numba's cache) every kernel of the chain DP by solving a
-    2-layer instance on 2 chiplets, so that a first run's compile time (a minute on a
+    2-layer instance on 2 chiplets, so that a first run's compile time (a minute or two on a
     fresh machine) is not taken from its time limit."""
     from scope_opt.methods.dp.chain import chain_dp
     from scope_opt.problem.instance import Energy, Package
