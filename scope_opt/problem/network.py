@@ -9,13 +9,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from functools import cached_property
-
-import networkx as nx
+from typing import TYPE_CHECKING
 
 from scope_opt.problem.operators import OPERATORS, Compute, Operand, OperatorSpec, Role
 
 OPS = tuple(OPERATORS)
 NETWORK_INPUT = "input"
+
+if TYPE_CHECKING:
+    import networkx as nx
 
 
 @dataclass(frozen=True)
@@ -136,7 +138,9 @@ class Network:
         return sum(layer.weights for layer in self.layers)
 
     def graph(self) -> nx.DiGraph:
-        """The dataflow graph: tensors' producers to consumers, edges tagged input/residual."""
+        """The dataflow graph: tensors' producers to consumers, edges tagged input/residual
+        (networkx is imported here: a tenth of a second that no solve needs)."""
+        import networkx as nx
         g = nx.DiGraph(name=self.name)
         for t in self.external:
             g.add_node(t, kind="external")

@@ -105,9 +105,9 @@ class Ablation:
             return self.terms.single_segment(a)
         tb = self.table(kind)
         G = np.empty((min(self.L, self.N) + 1, self.L + 1, self.N + 1))
-        segment_pipelines(tb.tabm, a, min(self.L, self.N), b, G)
+        reached = segment_pipelines(tb.tabm, a, min(self.L, self.N), b, G)
         best, best_p = INF, 0
-        for p in range(1, min(b - a, self.N) + 1):
+        for p in range(1, min(b - a, self.N) + 1 if reached == b else 0):
             beta = G[p, b, self.N]
             if beta < INF:
                 period = formulas.resident_period(beta, self.terms.dram_s[a, b])

@@ -50,12 +50,14 @@ def segment_pipelines(tabm, a, max_p, max_y, G, batch=1, t_ub=INF, tail=None):
     not added when (batch + p - 1) x the bottleneck so far plus tail[y] (the least compute
     time of the layers from y on) exceeds it: T_s >= (B + p - 1) x that bottleneck + the
     stage times of its later clusters (docs/exact-models.md, "Useless stages"); G stays
-    exact wherever it may lie on such a mapping and only grows elsewhere."""
+    exact wherever it may lie on such a mapping and only grows elsewhere.  Only the rows
+    G[p, y] with p <= min(max_p, y - a, N) and y up to the returned y are written (the
+    others are never read, and filling all of G cost more than the sweep on 16x16)."""
     L = tabm.shape[0]
     N = tabm.shape[2] - 1
-    G[:] = INF
     y_end = a
     for y in range(a + 1, min(L, max_y) + 1):
+        G[1:min(max_p, y - a, N) + 1, y, :] = INF
         room = t_ub if tail is None else t_ub - tail[y]
         any_fit = False
         if tabm[a, y, N] < INF:
@@ -96,7 +98,7 @@ def best_segments(tabm, dram_s, weights_s, batch, max_p, f, fp, starts, limits, 
         G = np.empty((max_p + 1, L + 1, N + 1))
         y_end = segment_pipelines(tabm, a, max_p, L, G, batch, limits[i], tail)
         for b in range(a + 1, y_end + 1):
-            for p in range(1, max_p + 1):
+            for p in range(1, min(max_p, b - a, N) + 1):
                 beta = G[p, b, N]
                 if beta == INF:
                     continue
