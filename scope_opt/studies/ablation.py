@@ -105,9 +105,10 @@ class Ablation:
             return self.terms.single_segment(a)
         tb = self.table(kind)
         G = np.empty((min(self.L, self.N) + 1, self.L + 1, self.N + 1))
-        reached = segment_pipelines(tb.tabm, a, min(self.L, self.N), b, G)
+        if segment_pipelines(tb.tabm, a, min(self.L, self.N), b, G) < b:
+            return INF, None  # no clustering covers [a, b) (and G's rows at b are not written)
         best, best_p = INF, 0
-        for p in range(1, min(b - a, self.N) + 1 if reached == b else 0):
+        for p in range(1, min(b - a, self.N) + 1):
             beta = G[p, b, self.N]
             if beta < INF:
                 period = formulas.resident_period(beta, self.terms.dram_s[a, b])
