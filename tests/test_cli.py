@@ -86,3 +86,30 @@ def test_ctrl_c_while_compiling_exits_130(tmp_path):
     assert "layer tables" not in err  # interrupted while compiling, not after
     assert after[0] < 30.0, after
     assert "interrupted" in err and "Traceback" not in err and "SystemError" not in err and not out.exists()
+
+
+def test_quick_exit_runs_exit_handlers_and_keeps_the_code(monkeypatch):
+    """The CLI skips the interpreter's teardown only when nothing else runs: exit handlers
+    run first and the code is kept; with another thread alive, Python exits as usual."""
+    import atexit
+    import importlib
+    import os
+    import threading
+
+    cli_app = importlib.import_module("scope_opt.cli.app")  # the module: the package's `app` is the Typer app
+    ran, exits = [], []
+    atexit.register(ran.append, "handler")
+    monkeypatch.setattr(os, "_exit", exits.append)
+    cli_app._exit_now(2)
+    atexit.unregister(ran.append)
+    assert exits == [2] and ran == ["handler"]
+    monkeypatch.setattr(threading, "active_count", lambda: 2)
+    try:
+        cli_app._exit_now(3)
+    except SystemExit as stop:
+        assert stop.code == 3 and exits == [2]
+    else:
+        raise AssertionError("expected a normal exit with another thread alive")
+    out = subprocess.run([sys.executable, "-m", "scope_opt.cli", "solve", INST, "--method", "dp"], capture_output=True,
+                         text=True)
+    assert out.returncode == 0 and "optimal" in out.stdout and out.stdout.endswith("\n"), out

@@ -86,13 +86,21 @@ def test_a_huge_grid_is_counted_before_it_is_expanded(tmp_path):
         load_sweep(spec(tmp_path, body))
 
 
-def test_duplicate_yaml_keys_and_aliases_are_refused(tmp_path):
-    for text, word in (("name: a\nname: b\n", "duplicate key"), ("x: &a [1]\nname: *a\n", "aliases")):
+@pytest.mark.parametrize("libyaml", [True, False])
+def test_duplicate_yaml_keys_and_aliases_are_refused(tmp_path, monkeypatch, libyaml):
+    """Both readers refuse them: libyaml's C parser and PyYAML's own (where libyaml is missing)."""
+    import yaml
+    if not libyaml:
+        monkeypatch.delattr(yaml, "CSafeLoader")
+    from scope_opt.problem.network_yaml import load_network
+    for text, word, line in (("name: a\nname: b\n", "duplicate key", 2), ("x: &a [1]\nname: *a\n", "aliases", 2),
+                             ("layers:\n  - {name: c, K: 1, K: 2}\n", "duplicate key", 2)):
         path = tmp_path / "n.yaml"
-        path.write_text(text + "input: {C: 1, H: 1, W: 1}\nlayers: [{name: c, K: 1}]\n")
-        from scope_opt.problem.network_yaml import load_network
-        with pytest.raises(InputError, match=word):
+        path.write_text(text + "input: {C: 1, H: 1, W: 1}\n" + ("" if "layers" in text else "layers: [{name: c, K: 1}]\n"))
+        with pytest.raises(InputError, match=f"line {line}: .*{word}"):
             load_network(path)
+    path.write_text("input: {C: 1, H: 1, W: 1}\nlayers: [{name: c, K: 2}]\n")
+    assert [layer.name for layer in load_network(path).layers] == ["c"]
 
 
 @pytest.mark.parametrize("address", ["", "garbage", "http://[::1", "tcp://", "tcp://host"])

@@ -85,7 +85,39 @@ def command(name: str | None = None) -> Callable:
 
 def main() -> None:
     import scope_opt.cli  # noqa: F401  (registers the commands)
-    app()
+    try:
+        app()
+    except SystemExit as stop:
+        _exit_now(stop.code)
+    _exit_now(0)
+
+
+def _exit_now(code: object) -> None:
+    """Exit without the interpreter's teardown when nothing else runs: unloading the
+    compiled DP kernels at shutdown takes 0.2-0.25 s, a tenth of a whole dp command on
+    ResNet-152 8x8.  Exit handlers still run and the streams are flushed first; with
+    other threads or child processes alive (a Dask sweep), or a stream that cannot be
+    flushed, Python exits as usual.  Every output file is complete by then (written
+    atomically)."""
+    import atexit
+    import os
+    import sys
+    mp = sys.modules.get("multiprocessing")
+    if (not isinstance(code, (int, type(None))) or threading.active_count() > 1
+            or (mp is not None and mp.active_children())):
+        raise SystemExit(code)
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    except (OSError, ValueError):  # a closed pipe or stream: let Python report it as it would
+        raise SystemExit(code) from None
+    atexit._run_exitfuncs()
+    for stream in (sys.stdout, sys.stderr):  # what the exit handlers printed
+        try:
+            stream.flush()
+        except (OSError, ValueError):
+            pass
+    os._exit(code or 0)
 
 
 if __name__ == "__main__":

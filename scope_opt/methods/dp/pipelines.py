@@ -40,7 +40,24 @@ def _conv(A, B, p, N, out):
 
 
 @njit(cache=True)
-def segment_pipelines(tabm, a, max_p, max_y, G, batch=1, t_ub=INF, tail=None):
+def _mark_useful(G, y, top, useful):
+    """useful[p] for p in 2..top: G[p, y, k] < G[p', y, k] for every p' < p at some
+    budget k.  A row that is nowhere strictly better than fewer clusters feeds no best
+    pipeline (docs/exact-models.md, "Dominated pipelines")."""
+    N = G.shape[2] - 1
+    low = G[1, y].copy()
+    for p in range(2, top + 1):
+        better = False
+        for k in range(N + 1):
+            v = G[p, y, k]
+            if v < low[k]:
+                better = True
+                low[k] = v
+        useful[p] = better
+
+
+@njit(cache=True)
+def segment_pipelines(tabm, a, max_p, max_y, G, batch=1, t_ub=INF, tail=None, dominance=False):
     """G[p, y, k]: least bottleneck of clusters covering [a, y) with exactly p clusters on
     at most k chiplets (inf when impossible).  tabm[x, y, k] is the cluster table with
     idle chiplets allowed (min over n <= k).  Returns the last y reached: a prefix that
@@ -52,10 +69,14 @@ def segment_pipelines(tabm, a, max_p, max_y, G, batch=1, t_ub=INF, tail=None):
     stage times of its later clusters (docs/exact-models.md, "Useless stages"); G stays
     exact wherever it may lie on such a mapping and only grows elsewhere.  Only the rows
     G[p, y] with p <= min(max_p, y - a, N) and y up to the returned y are written (the
-    others are never read, and filling all of G cost more than the sweep on 16x16)."""
+    others are never read, and filling all of G cost more than the sweep on 16x16).
+    With `dominance`, no cluster is added to a row of p clusters that is nowhere better
+    than fewer (_mark_useful): G only grows where fewer clusters do as well, so the least
+    T_s of each segment and the fewest clusters attaining it stay exact."""
     L = tabm.shape[0]
     N = tabm.shape[2] - 1
     y_end = a
+    useful = np.ones((max_p + 1, L + 1), np.bool_)
     for y in range(a + 1, min(L, max_y) + 1):
         G[1:min(max_p, y - a, N) + 1, y, :] = INF
         room = t_ub if tail is None else t_ub - tail[y]
@@ -67,6 +88,8 @@ def segment_pipelines(tabm, a, max_p, max_y, G, batch=1, t_ub=INF, tail=None):
             for x in range(y - 1, a + p - 2, -1):
                 if tabm[x, y, N] == INF:
                     break  # a longer cluster ending at y fits nowhere either
+                if not useful[p - 1, x]:
+                    continue
                 # the pipeline part of T_s for a segment of at least p clusters (no weights)
                 if G[p - 1, x, N] == INF or segment_time(batch, p, max(G[p - 1, x, N], tabm[x, y, N]), 0.0) > room:
                     continue
@@ -75,6 +98,8 @@ def segment_pipelines(tabm, a, max_p, max_y, G, batch=1, t_ub=INF, tail=None):
                 any_fit = True
         if not any_fit:
             break
+        if dominance:
+            _mark_useful(G, y, min(max_p, y - a, N), useful[:, y])
         y_end = y
     return y_end
 
@@ -96,7 +121,7 @@ def best_segments(tabm, dram_s, weights_s, batch, max_p, f, fp, starts, limits, 
     for i in prange(starts.shape[0]):
         a = starts[i]
         G = np.empty((max_p + 1, L + 1, N + 1))
-        y_end = segment_pipelines(tabm, a, max_p, L, G, batch, limits[i], tail)
+        y_end = segment_pipelines(tabm, a, max_p, L, G, batch, limits[i], tail, True)
         for b in range(a + 1, y_end + 1):
             for p in range(1, min(max_p, b - a, N) + 1):
                 beta = G[p, b, N]
