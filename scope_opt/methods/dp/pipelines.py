@@ -20,9 +20,15 @@ def _conv(A, B, p, N, out):
     """out[k] = min(out[k], min over n of max(A[k - n], B[n])) for k in p..N, where A[m]
     is the bottleneck of p - 1 clusters on at most m chiplets and B[n] a cluster's time
     on at most n chiplets; both non-increasing, so the best n for each k is where they
-    cross, and that crossing moves right as k grows (one two-pointer sweep)."""
+    cross, and that crossing moves right as k grows (one two-pointer sweep).  No
+    candidate is below max(A[N], B[N]) and out is non-increasing too, so the budgets
+    where out is already that low (a suffix) are skipped: the same out, less work."""
+    lb = max(A[N], B[N])
+    top = N
+    while top >= p and out[top] <= lb:
+        top -= 1
     s = 1  # smallest n with B[n] <= A[k - n]
-    for k in range(p, N + 1):
+    for k in range(p, top + 1):
         hi = k - (p - 1)  # the other p - 1 clusters need at least one chiplet each
         if s < 1:
             s = 1
