@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
 
 import typer
 from rich.markup import escape
@@ -16,7 +16,9 @@ from scope_opt.cli.report import si
 from scope_opt.formats.outputs import check_no_overwrite, check_output_path, write_json
 from scope_opt.methods.registry import check_space
 from scope_opt.problem.instance import load_instance
-from scope_opt.studies.pareto import FrontStudy, front_study, plot, write_csv
+
+if TYPE_CHECKING:  # the energy DP is imported by the command that runs it: other commands start faster
+    from scope_opt.studies.pareto import FrontStudy
 
 
 def _table(study: FrontStudy, batch: int) -> Table:
@@ -48,6 +50,7 @@ def pareto(instance: Path = typer.Argument(..., help="Instance TOML file."),
             check_no_overwrite(path, option, force)
     inst = load_instance(instance)
     with progress(f"pareto on {inst.name}") as say:
+        from scope_opt.studies.pareto import front_study, plot, write_csv
         study = front_study(inst, space, time_limit, say)
     if json_out != "-":
         if study.points:
