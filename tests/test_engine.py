@@ -192,19 +192,51 @@ def test_useless_stage_pruning_changes_no_optimum_nor_mapping(inst):
     So they do when the bound is the optimum itself, the tightest one allowed."""
     from scope_opt.methods.dp import chain
     pruned = chain_dp(inst)
-    real = chain._known_upper_bound
+    real = chain.segmented_bound
     try:
-        chain._known_upper_bound = lambda *args: math.inf
+        chain.segmented_bound = lambda *args: math.inf
         full = chain_dp(inst)
         if full.mapping is not None:
-            chain._known_upper_bound = lambda *args: full.latency_s
+            chain.segmented_bound = lambda *args: full.latency_s
             tightest = chain_dp(inst)
             assert tightest.latency_s == full.latency_s and tightest.mapping == full.mapping
     finally:
-        chain._known_upper_bound = real
+        chain.segmented_bound = real
     assert pruned.latency_s == full.latency_s and pruned.mapping == full.mapping
     if pruned.mapping is not None:
         assert pruned.latency_s <= pruned.stats["known_upper_bound_s"]
+
+
+@given(st.one_of(tiny_instances(max_layers=6, max_chiplets=16, wide=True), tiling_instances()))
+@settings(max_examples=40, deadline=None)
+def test_coarse_mapping_bound_changes_no_optimum_nor_mapping(inst):
+    """The counts of a coarse mapping (multiples of g chiplets) are tabled first and its T
+    tightens the bound: here 2 units of g = N // 2 chiplets, so that tiny packages take
+    that path too.  The bound is no lower than T* and the DP's T and mapping are the
+    unpruned DP's, bit for bit."""
+    from scope_opt.methods.dp import chain, upper_bounds
+    units, real = upper_bounds.COARSE_UNITS, chain.segmented_bound
+    try:
+        upper_bounds.COARSE_UNITS = 2
+        pruned = chain_dp(inst)
+        chain.segmented_bound = lambda *args: math.inf
+        full = chain_dp(inst)
+    finally:
+        upper_bounds.COARSE_UNITS, chain.segmented_bound = units, real
+    assert pruned.latency_s == full.latency_s and pruned.mapping == full.mapping
+    if pruned.mapping is not None and inst.package.chiplets >= 4:
+        assert full.latency_s <= pruned.stats["coarse_bound_s"] <= pruned.stats["one_cluster_bound_s"]
+
+
+def test_coarse_mapping_bound_on_a_real_network(tmp_path):
+    """ResNet-18 on 8x8: the coarse mapping (clusters on multiples of 4 chiplets) is a
+    real mapping within a few percent of T*, tighter than the segmented bound."""
+    p = tmp_path / "i.toml"
+    p.write_text(f'batch = 64\n[workload]\nmodel = "{ROOT / "models" / "resnet18"}.yaml"\n[hardware]\nmesh = [8, 8]\n'
+                 'sram_kib = 752\n[space]\npartitions = ["K", "H"]\n')
+    dp = chain_dp(load_instance(p))
+    coarse = dp.stats["coarse_bound_s"]
+    assert dp.latency_s <= coarse <= 1.05 * dp.latency_s and coarse < dp.stats["known_upper_bound_s"]
 
 
 def check_dp_agrees(inst, space, backends=tuple(Backend)):

@@ -26,9 +26,9 @@ import numpy as np
 from scope_opt.cost import formulas
 from scope_opt.cost.evaluate import evaluate
 from scope_opt.cost.terms import CostTerms
-from scope_opt.methods.dp.chain import budget_table
 from scope_opt.methods.dp.clusters import cluster_partitions, cluster_table
-from scope_opt.methods.dp.pipelines import backtrack_segment, best_segments, segment_pipelines, shortest_path, start_order
+from scope_opt.methods.dp.pipelines import (backtrack_segment, best_segments, budget_table, segment_pipelines,
+                                          shortest_path, start_order)
 from scope_opt.methods.result import SolveResult
 from scope_opt.methods.scope.search import ScopeSearch, step_cluster
 from scope_opt.methods.scope.step_kernels import scope_segment, scope_segments_all, scope_table

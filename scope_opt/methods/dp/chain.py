@@ -7,13 +7,13 @@ partition of its layers into P clusters with a chiplet budget (docs/exact-models
 
 from __future__ import annotations
 
+import functools
 import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
-from numba import njit
 
 from scope_opt.cost.formulas import may_tile
 from scope_opt.cost.terms import CostTerms
@@ -22,33 +22,12 @@ from scope_opt.problem.instance import Instance
 from scope_opt.problem.mapping import Cluster, Mapping, Segment
 from scope_opt.methods.dp.clusters import cluster_partitions, cluster_table, least_work
 from scope_opt.methods.deadline import check_time
-from scope_opt.methods.dp.pipelines import (backtrack_segment, best_segments, prefix_lower_bounds, segment_pipelines,
-                                          shortest_path, start_order)
+from scope_opt.methods.dp.pipelines import backtrack_segment, segment_pipelines, shortest_path, with_budgets
+from scope_opt.methods.dp.segment_step import merged_segments, stage_limit
+from scope_opt.methods.dp.upper_bounds import coarse_bound, coarse_counts, one_cluster_bound, segmented_bound
 
 INF = math.inf
 MEMORY_LIMIT_BYTES = 4 * 2**30  # refuse a DP whose tables would need more than this
-
-
-@njit(cache=True)
-def budget_table(tab, tabm, argn):
-    """tabm[x, y, k] = min over n <= k of tab[x, y, n] (idle chiplets are allowed and tab is
-    not monotone in n); argn = the least n attaining it."""
-    L, Y, M = tab.shape
-    for x in range(L):
-        for y in range(Y):
-            best, arg = INF, 0
-            for k in range(1, M):
-                if tab[x, y, k] < best:
-                    best, arg = tab[x, y, k], k
-                tabm[x, y, k] = best
-                argn[x, y, k] = arg
-            tabm[x, y, 0] = INF
-
-
-def _budget(tab: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    tabm, argn = np.empty_like(tab), np.zeros(tab.shape, np.int64)
-    budget_table(tab, tabm, argn)
-    return tabm, argn
 
 
 def dp_memory_bytes(layers: int, chiplets: int) -> int:
@@ -93,7 +72,6 @@ def _check_memory(instance: Instance, memory_limit: int) -> None:
                          "use a smaller mesh, or --space segmented/sequential")
 
 
-SEGMENT_CHUNK = 8  # segment starts per call of the parallel kernel, between two checks of the time limit
 PROGRESS_EVERY_S = 0.5  # at most this often a progress line within one step
 
 
@@ -110,77 +88,13 @@ def _ticker(step: str, say: Callable[[str], None], deadline: float) -> Callable[
     return tick
 
 
-USELESS_SLACK = 1e-9  # relative: far above the round-off of a path's sum, so no optimal stage is cut
-
-
-def _segments(tabm, terms: CostTerms, max_p: int, f, fp, tick: Callable[[int, int], None], t_ub: float,
-              single: np.ndarray, least_s: np.ndarray | None) -> None:
-    """best_segments over every start, a chunk at a time so that the time limit is checked.
-    With a known T_ub, starts go in order and each start a is pruned by T_ub less a lower
-    bound on the time before it (prefix_lower_bounds) and the DRAM time of every weight
-    after it: a segment from a on a path no slower than T_ub has
-    T_s <= T_ub - dist(a) - W[a, L) / b_dram, less the least compute time (least_s, per
-    layer) of the layers after its stages (docs/exact-models.md, "Useless stages")."""
-    L = terms.layers
-    pruned = math.isfinite(t_ub)
-    tail = np.zeros(L + 1)
-    if pruned and least_s is not None:
-        tail[:L] = np.cumsum(least_s[::-1])[::-1]
-    order = np.arange(L) if pruned else start_order(L)
-    before = np.zeros(L + 1)
-    idx = np.arange(L)
-    f[idx, idx + 1] = single  # final already: read by the prefix bounds
-    for i in range(0, L, SEGMENT_CHUNK):
-        starts = order[i:i + SEGMENT_CHUNK]
-        limits = np.full(len(starts), INF)
-        if pruned:
-            prefix_lower_bounds(f, terms.weights_s, tail, i, int(starts[-1]), before)
-            limits = t_ub - before[starts] - terms.weights_s[starts, L] + USELESS_SLACK * t_ub
-        best_segments(tabm, terms.dram_s, terms.weights_s, terms.instance.batch, max_p, f, fp, starts, limits, tail)
-        tick(min(i + SEGMENT_CHUNK, L), L)
-
-
-def _best_path_s(tab, terms: CostTerms, max_p: int, single: np.ndarray, limits: np.ndarray) -> float:
-    """T of the best mapping whose segments are one layer (free from `single`) or pipelines
-    of the clusters in tab (at most max_p stages), by the same segment step as the DP."""
-    L = terms.layers
-    idx = np.arange(L)
-    f = np.full((L, L + 1), INF)
-    f[idx, idx + 1] = single
-    best_segments(tab, terms.dram_s, terms.weights_s, terms.instance.batch, max_p, f, np.zeros(f.shape, np.int64),
-                  start_order(L), limits, np.zeros(L + 1))
-    f[idx, idx + 1] = single
-    return float(shortest_path(f)[0][L])
-
-
-def _known_upper_bound(tabm, terms: CostTerms, max_p: int, single: np.ndarray) -> float:
-    """T of the best segmented mapping (one layer per cluster), found by the same segment
-    step on the one-layer clusters of tabm, itself pruned by the best sequential-like
-    mapping (one layer per segment, free from `single`).  The merged optimum is at most
-    this, so the merged segment step may skip stages that cannot beat it."""
-    L = terms.layers
-    idx = np.arange(L)
-    f = np.full((L, L + 1), INF)
-    f[idx, idx + 1] = single
-    one_per_segment = float(shortest_path(f)[0][L])  # summed as the DP sums, so never below its own paths
-    one_layer = np.full_like(tabm, INF)
-    one_layer[idx, idx + 1, :] = tabm[idx, idx + 1, :]
-    return _best_path_s(one_layer, terms, max_p, single, np.full(L, one_per_segment))
-
-
-def _stage_limit(terms: CostTerms, t_ub: float) -> float:
-    """What the pipelines may take on a mapping no slower than T_ub: T_ub less every weight's
-    DRAM load, widened by the slack (useless_limits)."""
-    return t_ub - terms.weights_s[0, terms.layers] + USELESS_SLACK * t_ub
-
-
-def _one_cluster_bound(tab_n: np.ndarray, terms: CostTerms, single: np.ndarray) -> float:
-    """T of the best mapping whose segments are one layer (any chiplets) or one cluster on
-    all N chiplets (tab_n holds those clusters): a merged mapping, so the merged optimum is
-    at most this.  At batch 1 with large SRAM it is often the optimum itself (ResNet-152 on
-    8x8 at 4 MiB: 1.249 ms against the segmented 1.856 ms), and a tighter T_ub makes more
-    stages useless in the other chiplet counts' tables."""
-    return _best_path_s(_budget(tab_n)[0], terms, 1, single, np.full(terms.layers, INF))
+def _counts_into(tab, tables, max_len: int, quick: bool, tick, total: int, batch: int, deadline: float, work,
+                 known: dict, counts: list[int], t_stage: float) -> int:
+    """cluster_table for `counts` into tab, ticking on from the counts already done
+    (`known`, shared across calls); returns the largest label count."""
+    start = len(known)
+    return cluster_table(tables, max_len, counts, quick, lambda done, _: tick(start + done, total), batch, t_stage,
+                         deadline, work, into=tab, known=known)[1]
 
 
 def _tables(terms: CostTerms, space: str, max_clusters: int | None, say: Callable[[str], None],
@@ -200,33 +114,37 @@ def _tables(terms: CostTerms, space: str, max_clusters: int | None, say: Callabl
     t_ub = INF
     if space == "merged" and not quick:  # the segmented optimum first: what the merged tables must beat
         say("segmented bound")
-        t_ub = _known_upper_bound(_budget(cluster_table(tables, 1, chiplets)[0])[0], terms, max_p, single)
+        t_ub = segmented_bound(with_budgets(cluster_table(tables, 1, chiplets)[0])[0], terms, max_p, single)
         timings["known_upper_bound_s"] = t_ub
     say("cluster tables (chiplet counts)")
     tick = _ticker("cluster tables (chiplet counts)", say, deadline)
     work = least_work(tables) if math.isfinite(t_ub) else None
-    tab_n, peak_n, done_n = None, 0, 0
+    tab = np.full((L, L + 1, N + 1), INF)
+    run = functools.partial(_counts_into, tab, tables, L if space == "merged" else 1, quick, tick, len(chiplets),
+                            terms.instance.batch, deadline, work, {})
+    first: list[int] = []
+    peak = 0
     if math.isfinite(t_ub) and N > 1:  # all N chiplets first: one-cluster segments may beat the segmented bound
-        tab_n, peak_n = cluster_table(tables, L, range(N, N + 1), False, None, terms.instance.batch,
-                                      _stage_limit(terms, t_ub), deadline, work)
-        t_ub = min(t_ub, _one_cluster_bound(tab_n, terms, single))
+        first = [N]
+        peak = run(first, stage_limit(terms, t_ub))
+        t_ub = min(t_ub, one_cluster_bound(tab, terms, single))
         timings["one_cluster_bound_s"] = t_ub
-        chiplets, done_n = range(1, N), 1
-        tick(1, N)
-    tab, peak = cluster_table(tables, L if space == "merged" else 1, chiplets, quick,
-                              lambda done, total: tick(done + done_n, total + done_n), terms.instance.batch,
-                              _stage_limit(terms, t_ub), deadline, work)
-    if tab_n is not None:
-        tab[:, :, N] = tab_n[:, :, N]
-        peak = max(peak, peak_n)
+        coarse = [n for n in coarse_counts(N) if n != N]
+        if coarse:  # then the counts of a coarse merged mapping, often within a percent of T*
+            peak = max(peak, run(coarse, stage_limit(terms, t_ub)))
+            t_ub = min(t_ub, coarse_bound(tab, terms, max_p, single, t_ub, work[1]))
+            timings["coarse_bound_s"] = t_ub
+            first += coarse
+    done = set(first)
+    peak = max(peak, run([n for n in chiplets if n not in done], stage_limit(terms, t_ub)))
     timings["cluster_tables_s"] = time.perf_counter() - t0
     t0 = time.perf_counter()
     say("segments (starts)")
     f = np.full((L, L + 1), INF)
     fp = np.zeros((L, L + 1), np.int64)
-    tabm, argn = _budget(tab)
+    tabm, argn = with_budgets(tab)
     if space != "sequential":
-        _segments(tabm, terms, max_p, f, fp, _ticker("segments (starts)", say, deadline), t_ub, single,
+        merged_segments(tabm, terms, max_p, f, fp, _ticker("segments (starts)", say, deadline), t_ub, single,
                   None if work is None else work[1])
     idx = np.arange(L)
     f[idx, idx + 1] = single

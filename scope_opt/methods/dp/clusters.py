@@ -166,7 +166,8 @@ def _same_passes(a: tuple, b: tuple) -> bool:
 def cluster_table(tables: LayerTables, max_len: int, chiplets: range | None = None,
                   quick: bool = False, tick: Callable[[int, int], None] | None = None,
                   batch: int = 1, t_ub: float = INF, deadline: float = INF,
-                  layer_work: np.ndarray | None = None, probe_labels: int = PROBE_LABELS) -> tuple[np.ndarray, int]:
+                  layer_work: np.ndarray | None = None, probe_labels: int = PROBE_LABELS,
+                  into: np.ndarray | None = None, known: dict | None = None) -> tuple[np.ndarray, int]:
     """tab[x, y, n] for every cluster of at most `max_len` layers and every chiplet count
     in `chiplets` (default all); inf elsewhere.  Also the largest label count seen.
     With `quick` (fastdp), the upper-bound pass only: real fitting tuples, not always
@@ -177,20 +178,23 @@ def cluster_table(tables: LayerTables, max_len: int, chiplets: range | None = No
     With a `deadline`, each pass gets the work the time left allows (`budget.py`); a pass
     that runs past it raises OutOfTime, so one pathological pass cannot outlive the limit.
     A count whose passes equal those of the count below (`_same_passes`) takes its rows.
-    `probe_labels` sizes the exact pass's first try alone (0: always both passes)."""
+    `probe_labels` sizes the exact pass's first try alone (0: always both passes).  With
+    `into`, its counts' columns are written there (and it is returned); `known` maps the
+    counts done before, in earlier calls with a `t_ub` no tighter, to their pass inputs,
+    so that a count equal to the one below is copied across calls too (it is updated)."""
     L = tables.lt[1].shape[0]
     N = tables.chiplets
-    tab = np.full((L, L + 1, N + 1), INF)
+    tab = np.full((L, L + 1, N + 1), INF) if into is None else into
     peak = 0
     row = np.empty((L, L + 1))
     counts = chiplets if chiplets is not None else range(1, N + 1)
     pre = (np.concatenate((np.zeros((2, 1)), np.cumsum(layer_work, axis=1)), axis=1) if layer_work is not None
            else np.zeros((2, L + 1)))
-    before = None  # (n, its pass inputs) of the count just computed
+    known = {} if known is None else known  # count -> its pass inputs, for the counts done so far
     for done, n in enumerate(counts, 1):
         wb, actb = binding_view(tables.w[n], tables.act[n])
         inputs = (tables.lt[n], wb, actb)
-        if not quick and before is not None and before[0] == n - 1 and _same_passes(before[1], inputs):
+        if not quick and n - 1 in known and _same_passes(known[n - 1], inputs):
             tab[:, :, n] = tab[:, :, n - 1]  # an equal problem: its rows, exact wherever n's must be
         else:
             row.fill(INF)
@@ -200,7 +204,7 @@ def cluster_table(tables: LayerTables, max_len: int, chiplets: range | None = No
                 raise OutOfTime("cluster tables (chiplet counts)")
             peak = max(peak, got)
             tab[:, :, n] = row
-        before = (n, inputs)
+        known[n] = inputs
         if tick is not None:
             tick(done, len(counts))
     return tab, peak

@@ -1,5 +1,6 @@
 """Pipelines inside a segment and the path over segments, for the chain DP
-(docs/exact-models.md, "The chain DP"): the best pipeline for every cluster count (a
+(docs/exact-models.md, "The chain DP"): the cluster tables with idle chiplets allowed
+(budgets), the best pipeline for every cluster count (a
 min-bottleneck chain partition with a chiplet budget), the least T_s of every segment,
 the shortest path over segment boundaries, and the backtrack to the chosen clusters."""
 
@@ -13,6 +14,30 @@ from numba import njit, prange
 from scope_opt.cost.kernels import resident_period, segment_time
 
 INF = math.inf
+
+
+@njit(cache=True)
+def budget_table(tab, tabm, argn):
+    """tabm[x, y, k] = min over n <= k of tab[x, y, n] (idle chiplets are allowed and tab is
+    not monotone in n); argn = the least n attaining it."""
+    L, Y, M = tab.shape
+    for x in range(L):
+        for y in range(Y):
+            best, arg = INF, 0
+            for k in range(1, M):
+                if tab[x, y, k] < best:
+                    best, arg = tab[x, y, k], k
+                tabm[x, y, k] = best
+                argn[x, y, k] = arg
+            tabm[x, y, 0] = INF
+
+
+def with_budgets(tab: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(tabm, argn) of a cluster table (budget_table)."""
+    tabm, argn = np.empty_like(tab), np.zeros(tab.shape, np.int64)
+    budget_table(tab, tabm, argn)
+    return tabm, argn
+
 
 
 @njit(cache=True)
