@@ -84,6 +84,10 @@ def _strict_yaml_load(text: str) -> Any:
     return yaml.load(text, Loader=StrictLoader)  # noqa: S506 (a SafeLoader subclass)
 
 
+def _too_deep(path: str | Path, kind: str) -> InputError:
+    return InputError(path, "(file)", f"is nested too deeply to be a {kind.upper()} description; expected a flat document")
+
+
 def parse(path: str | Path, text: str, kind: str) -> Any:
     """TOML, YAML or JSON text as Python data; malformed or too deeply nested -> InputError.
     TOML refuses duplicate keys itself; YAML is read by a loader that refuses them and
@@ -96,12 +100,14 @@ def parse(path: str | Path, text: str, kind: str) -> Any:
             return json.loads(text)
         return _strict_yaml_load(text)
     except RecursionError:
-        raise InputError(path, "(file)", f"is nested too deeply to be a {kind.upper()} description; expected a flat document") from None
+        raise _too_deep(path, kind) from None
     except tomllib.TOMLDecodeError as exc:
         raise InputError(path, "(file)", f"malformed TOML ({exc})") from None
     except json.JSONDecodeError as exc:
         raise InputError(path, f"line {exc.lineno}", f"malformed JSON ({exc.msg})") from None
     except yaml.YAMLError as exc:
+        if "nesting depth" in str(getattr(exc, "problem", None) or exc):  # libyaml's own depth limit
+            raise _too_deep(path, kind) from None
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}" if mark else "(file)"
         raise InputError(path, where, f"malformed YAML ({getattr(exc, 'problem', None) or exc})") from None
