@@ -57,15 +57,18 @@ def _mapping(F: list, L: int, k: int) -> Mapping:
 
 
 def energy_front(instance: Instance, space: str = "merged", mode: str = "front", terms: CostTerms | None = None,
-                 deadline: float = math.inf, say: Callable[[str], None] | None = None) -> list[FrontPoint]:
+                 deadline: float = math.inf, say: Callable[[str], None] | None = None,
+                 placement_dominance: bool = True) -> list[FrontPoint]:
     """The exact front of (T, energy per sample) in `space` (mode "front"), or the one
     energy-optimal point (mode "energy"); every mapping re-scored by the evaluator, and
-    points the evaluator's rounding makes dominated dropped.  Empty when nothing fits."""
+    points the evaluator's rounding makes dominated dropped.  Empty when nothing fits.
+    `placement_dominance=False` keeps every placement of the live producers (the
+    reference the tests compare the rule against)."""
     if mode not in MODES:
         raise ValueError(f"unknown mode {mode!r}")
     terms = terms or CostTerms(instance)
     cost = terms.reference
-    cx = EnergyContext(terms, mode)
+    cx = EnergyContext(terms, mode, placement_dominance=placement_dominance)
     F = _boundary_dp(cx, space, deadline, say)
     L = len(instance.network.layers)
     points = []

@@ -34,6 +34,7 @@ class EnergyContext:
     terms: CostTerms
     mode: str
     memo: dict = field(default_factory=dict)
+    placement_dominance: bool = True  # off: the reference the tests compare against
 
     def __post_init__(self) -> None:
         inst = self.terms.instance

@@ -12,6 +12,7 @@ import math
 from scope_opt.cost.energy import joules, layer_bytes, segment_dram_bytes
 from scope_opt.methods.deadline import check_time
 from scope_opt.methods.pareto.clusters import EnergyContext, cluster_options
+from scope_opt.methods.pareto.placements import drop_far_placements
 from scope_opt.methods.pareto.points import front, prune_3
 from scope_opt.methods.space import FeasibleParts, chiplet_choices, max_segment_length
 from scope_opt.problem.mapping import Cluster, Segment
@@ -120,6 +121,8 @@ def segments_from(cx: EnergyContext, a: int, space: str, deadline: float = math.
     for y in range(a, last + 1):
         check_time(deadline, f"energy DP, segments from layer {a}")
         labels = {key: _prune(cx, group) for key, group in grown.pop(y, {}).items()}
+        if cx.placement_dominance:
+            labels = drop_far_placements(cx, labels, cx.pkg.chiplets)
         if y > a + 1:
             out[y] = _finish(cx, a, y, labels)
         if labels and y < last:
