@@ -2,6 +2,8 @@
 cost uses, and the DP with it gives the front and the energy optimum of the DP without
 it (itself checked against enumeration in test_energy.py), while dropping labels."""
 
+from types import SimpleNamespace
+
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
@@ -12,7 +14,8 @@ from scope_opt.cost.terms import CostTerms
 from scope_opt.methods.pareto import placements
 from scope_opt.methods.pareto.chain import energy_front
 from scope_opt.methods.pareto.clusters import EnergyContext
-from scope_opt.problem.instance import load_instance
+from scope_opt.problem.instance import Package, load_instance
+from scope_opt.problem.placement import serpentine
 
 
 def values(points):
@@ -69,3 +72,55 @@ def test_placement_dominance_drops_labels_on_a_residual_network(monkeypatch, tmp
         assert [t for t, _ in got] == [t for t, _ in want]
         assert [e for _, e in got] == pytest.approx([e for _, e in want], rel=1e-12)
     assert seen["out"] < seen["in"]
+
+
+@st.composite
+def boundary_labels(draw):
+    """One boundary's keys (u, live) -> labels (P, s, e, back), live producers on walk ranges
+    before u, with few distinct values so that ties and dominance both occur."""
+    mesh = draw(st.sampled_from([(3, 2), (4, 2), (4, 4)]))
+    N, lives = mesh[0] * mesh[1], draw(st.integers(1, 2))
+    keys = {}
+    for _ in range(draw(st.integers(2, 12))):
+        u = draw(st.integers(2, N - 1))
+        live = []
+        for q in range(lives):
+            off = draw(st.integers(0, u - 1))
+            live.append((q, off, draw(st.integers(1, u - off))))
+        labels = [(draw(st.integers(1, 3)), draw(st.sampled_from([1.0, 2.0])), draw(st.sampled_from([1.0, 2.0, 3.0])),
+                   None) for _ in range(draw(st.integers(1, 3)))]
+        keys[(u, tuple(live))] = labels
+    return mesh, keys
+
+
+@settings(max_examples=200, deadline=None)
+@given(boundary_labels(), st.sampled_from(["energy", "front"]))
+def test_a_label_is_dropped_exactly_when_a_kept_key_proves_it_useless(case, mode):
+    """Against the rule's definition: each dropped label has a kept key of its offset whose
+    producers are no farther from every free chiplet, with a label no worse; and (fewer
+    keys than COMPARED) each kept label has none of a key visited before it."""
+    mesh, labels = case
+    cx = SimpleNamespace(mode=mode, memo={}, pkg=Package(mesh), walk=serpentine(*mesh))  # what the rule reads
+    if mode == "energy":
+        labels = {k: [min(v, key=lambda x: x[2])] for k, v in labels.items()}
+    N, use_time = mesh[0] * mesh[1], mode == "front"
+    out = placements.drop_far_placements(cx, labels, N)
+
+    def closer(ka, kb):
+        return all((placements.reach(cx, oa, na, ka[0]) <= placements.reach(cx, ob, nb, kb[0])).all()
+                   for (_, oa, na), (_, ob, nb) in zip(ka[1], kb[1]))
+
+    def no_worse(a, b):
+        return a[2] <= b[2] and (not use_time or (a[0] <= b[0] and a[1] <= b[1]))
+
+    for k, group in labels.items():
+        for v in group:
+            others = [(k2, o) for k2, g in out.items() if k2 != k and k2[0] == k[0] for o in g]
+            if v not in out.get(k, []):
+                assert any(closer(k2, k) and no_worse(o, v) for k2, o in others)
+    for k, group in out.items():
+        earlier = [k2 for k2 in out if k2 != k and k2[0] == k[0]
+                   and min(x[2] for x in out[k2]) <= min(x[2] for x in group)]
+        for v in group:
+            assert not any(closer(k2, k) and no_worse(o, v) and min(x[2] for x in out[k2]) < min(x[2] for x in group)
+                           for k2 in earlier for o in out[k2])
