@@ -101,6 +101,7 @@ def test_a_label_is_dropped_exactly_when_a_kept_key_proves_it_useless(case, mode
     keys than COMPARED) each kept label has none of a key visited before it."""
     mesh, labels = case
     cx = SimpleNamespace(mode=mode, memo={}, pkg=Package(mesh), walk=serpentine(*mesh))  # what the rule reads
+    cx.range_hops = lambda *where: EnergyContext.range_hops(cx, *where)
     if mode == "energy":
         labels = {k: [min(v, key=lambda x: x[2])] for k, v in labels.items()}
     N, use_time = mesh[0] * mesh[1], mode == "front"

@@ -49,6 +49,20 @@ class EnergyContext:
     def place(self, off: int, n: int) -> Place:
         return self.walk[off:off + n]
 
+    def range_hops(self, u: int, n: int, off: int, nq: int) -> np.ndarray:
+        """`hop_vector` of walk range [u, u + n) from a cluster on [off, off + nq) that it
+        does not overlap, from a table of integer hops between walk positions: an exact
+        integer sum and one division, so the very same floats, without a Python loop."""
+        key = ("hops", u, n, off, nq)
+        got = self.memo.get(key)
+        if got is None:
+            if "walk_hops" not in self.memo:
+                walk = np.array(self.walk)
+                col, row = walk % self.pkg.mesh[0], walk // self.pkg.mesh[0]
+                self.memo["walk_hops"] = np.abs(col[:, None] - col[None, :]) + np.abs(row[:, None] - row[None, :])
+            got = self.memo[key] = np.maximum(1.0, self.memo["walk_hops"][u:u + n, off:off + nq].sum(axis=1) / nq)
+        return got
+
     def shape_offset(self, u: int) -> int:
         """An offset whose placements have the same hop geometry as u's: two rows down the
         walk every chiplet moves two rows down in its own column, so hops between clusters,
@@ -118,8 +132,10 @@ class EnergyContext:
         got = self.memo.get(key)
         if got is None:
             by = self.parts_of(l, j, None, n)[1][r][1]
-            place, mesh = self.place(u - shift, n), self.pkg.mesh
-            hops = dram_hop_vector(place, mesh) if src is None else hop_vector(place, self.place(src[0] - shift, src[1]), mesh)
+            if src is None:
+                hops = dram_hop_vector(self.place(u - shift, n), self.pkg.mesh)
+            else:
+                hops = self.range_hops(u - shift, n, src[0] - shift, src[1])
             got = self.memo[key] = float((by * hops).sum())
         return got
 

@@ -16,16 +16,6 @@ from scope_opt.methods.pareto.clusters import EnergyContext
 COMPARED = 64  # each key is checked against at most this many kept keys of its offset (the least energy first)
 
 
-def _distances(cx: EnergyContext) -> np.ndarray:
-    """hops between walk positions i and j, as integers (the sums below stay exact)."""
-    if "walk_hops" not in cx.memo:
-        x = cx.pkg.mesh[0]
-        walk = np.array(cx.walk)
-        col, row = walk % x, walk // x
-        cx.memo["walk_hops"] = np.abs(col[:, None] - col[None, :]) + np.abs(row[:, None] - row[None, :])
-    return cx.memo["walk_hops"]
-
-
 def reach(cx: EnergyContext, off: int, n: int, u: int) -> np.ndarray:
     """Hops a byte of the cluster on walk range [off, off + n) travels to each walk position
     from u on (u >= off + n): the same floats as `hop_vector` (an exact integer sum, one
@@ -33,8 +23,7 @@ def reach(cx: EnergyContext, off: int, n: int, u: int) -> np.ndarray:
     key = ("reach", off, n, u)
     got = cx.memo.get(key)
     if got is None:
-        sums = _distances(cx)[u:, off:off + n].sum(axis=1)
-        got = cx.memo[key] = np.maximum(1.0, sums / n)
+        got = cx.memo[key] = cx.range_hops(u, cx.pkg.chiplets - u, off, n)
     return got
 
 
