@@ -55,8 +55,8 @@ def test_placement_dominance_drops_labels_on_a_residual_network(monkeypatch, tmp
     seen = {"in": 0, "out": 0}
     real = placements.drop_far_placements
 
-    def counting(cx, labels, N):
-        out = real(cx, labels, N)
+    def counting(cx, labels):
+        out = real(cx, labels)
         seen["in"] += sum(map(len, labels.values()))
         seen["out"] += sum(map(len, out.values()))
         return out
@@ -104,8 +104,8 @@ def test_a_label_is_dropped_exactly_when_a_kept_key_proves_it_useless(case, mode
     cx.range_hops = lambda *where: EnergyContext.range_hops(cx, *where)
     if mode == "energy":
         labels = {k: [min(v, key=lambda x: x[2])] for k, v in labels.items()}
-    N, use_time = mesh[0] * mesh[1], mode == "front"
-    out = placements.drop_far_placements(cx, labels, N)
+    use_time = mode == "front"
+    out = placements.drop_far_placements(cx, labels)
 
     def closer(ka, kb):
         return all((placements.reach(cx, oa, na, ka[0]) <= placements.reach(cx, ob, nb, kb[0])).all()

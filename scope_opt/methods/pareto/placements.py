@@ -20,11 +20,7 @@ def reach(cx: EnergyContext, off: int, n: int, u: int) -> np.ndarray:
     """Hops a byte of the cluster on walk range [off, off + n) travels to each walk position
     from u on (u >= off + n): the same floats as `hop_vector` (an exact integer sum, one
     division, at least one hop)."""
-    key = ("reach", off, n, u)
-    got = cx.memo.get(key)
-    if got is None:
-        got = cx.memo[key] = cx.range_hops(u, cx.pkg.chiplets - u, off, n)
-    return got
+    return cx.range_hops(u, cx.pkg.chiplets - u, off, n)  # memoised there
 
 
 def _profile(cx: EnergyContext, live: tuple, u: int) -> np.ndarray:
@@ -38,13 +34,13 @@ def _no_worse(a: tuple, b: tuple, use_time: bool) -> bool:
     return a[2] <= b[2] and (not use_time or (a[0] <= b[0] and a[1] <= b[1]))
 
 
-def drop_far_placements(cx: EnergyContext, labels: dict, N: int) -> dict:
+def drop_far_placements(cx: EnergyContext, labels: dict) -> dict:
     """The labels of one boundary (key (u, live) -> labels) without those that another key
     of the same offset u makes useless: its live producers no farther from every free
     chiplet, and one of its labels no worse.  Keys are visited by least energy (in
     energy mode a dominating key is so met first); a key with no free chiplet left is
     kept as it is."""
-    use_time = cx.mode == "front"
+    use_time, N = cx.mode == "front", cx.pkg.chiplets
     by_u: dict[int, list] = {}
     for key in labels:
         by_u.setdefault(key[0], []).append(key)
@@ -54,8 +50,7 @@ def drop_far_placements(cx: EnergyContext, labels: dict, N: int) -> dict:
             out.update((k, labels[k]) for k in keys)
             continue
         keys.sort(key=lambda k: min(v[2] for v in labels[k]))
-        first = _profile(cx, keys[0][1], u)
-        stack = np.empty((min(COMPARED, len(keys)), *first.shape))  # the profiles of the first kept keys
+        stack = np.empty((min(COMPARED, len(keys)), len(keys[0][1]), N - u))  # the profiles of the first kept keys
         kept: list[list] = []  # their labels
         for k in keys:
             prof, group = _profile(cx, k[1], u), labels[k]
