@@ -139,6 +139,21 @@ class EnergyContext:
             got = self.memo[key] = float((by * hops).sum())
         return got
 
+    def future_nop_j(self, q: int, y: int) -> float:
+        """At most how many joules per hop the reads of layer q's output by layers from y on
+        can cost: for each such layer, its most bytes received from q over every chiplet
+        count and partition (placement dominance weighs a farther placement by it)."""
+        key = ("future", q, y)
+        if key not in self.memo:
+            most = 0.0
+            for l in range(max(y, q + 1), len(self.producers)):
+                if q in self.producers[l]:
+                    most += max(float(np.sum(by)) for n in range(1, self.pkg.chiplets + 1)
+                                for j in range(len(self.instance.allowed_partitions[n]))
+                                for p, by in self.parts_of(l, j, None, n)[1] if p == q)
+            self.memo[key] = joules(self.pkg, 0.0, most, 0.0)
+        return self.memo[key]
+
     def has_cross(self, l: int, y: int) -> bool:
         return any(q is not None and q < y for q in self.producers[l])
 

@@ -29,17 +29,29 @@ def _profile(cx: EnergyContext, live: tuple, u: int) -> np.ndarray:
     return np.stack([reach(cx, off, n, u) for _, off, n in live])
 
 
-def _no_worse(a: tuple, b: tuple, use_time: bool) -> bool:
-    """Label a = (P, s, e, back) is no worse than b in what the segment's end reads."""
-    return a[2] <= b[2] and (not use_time or (a[0] <= b[0] and a[1] <= b[1]))
+def _no_worse(a: tuple, b: tuple, use_time: bool, slack: float = 0.0) -> bool:
+    """Label a = (P, s, e, back) is no worse than b in what the segment's end reads, when
+    a's completions can cost at most `slack` more energy than b's."""
+    return a[2] + slack <= b[2] and (not use_time or (a[0] <= b[0] and a[1] <= b[1]))
 
 
-def drop_far_placements(cx: EnergyContext, labels: dict) -> dict:
-    """The labels of one boundary (key (u, live) -> labels) without those that another key
-    of the same offset u makes useless: its live producers no farther from every free
-    chiplet, and one of its labels no worse.  Keys are visited by least energy (in
-    energy mode a dominating key is so met first); a key with no free chiplet left is
-    kept as it is."""
+MARGIN = 1e-9  # the slack is widened by this share, so that rounding never drops a label a bound does not
+
+
+def _slacks(stack: np.ndarray, prof: np.ndarray, weight: np.ndarray) -> np.ndarray:
+    """Per kept key: the most its completions' NoP energy can exceed those of the key with
+    profile `prof`: each live producer's future bytes (`weight`, J per hop) times how much
+    farther it is from the worst free chiplet (0 where it is no farther from every one)."""
+    far = np.maximum(0.0, (stack - prof).max(axis=2, initial=0.0))
+    return (far * weight).sum(axis=1) * (1 + MARGIN)
+
+
+def drop_far_placements(cx: EnergyContext, labels: dict, y: int) -> dict:
+    """The labels of boundary y (key (u, live) -> labels) without those that another key
+    of the same offset u makes useless: one of its labels cheaper by at least the most
+    its live producers' placement can cost more in what is still to come (nothing, when
+    they are no farther from every free chiplet).  Keys are visited by least energy; a
+    key with no free chiplet left is kept as it is."""
     use_time, N = cx.mode == "front", cx.pkg.chiplets
     by_u: dict[int, list] = {}
     for key in labels:
@@ -50,18 +62,22 @@ def drop_far_placements(cx: EnergyContext, labels: dict) -> dict:
             out.update((k, labels[k]) for k in keys)
             continue
         keys.sort(key=lambda k: min(v[2] for v in labels[k]))
+        weight = np.array([cx.future_nop_j(q, y) for q, _, _ in keys[0][1]])
         stack = np.empty((min(COMPARED, len(keys)), len(keys[0][1]), N - u))  # the profiles of the first kept keys
         kept: list[list] = []  # their labels
+        least = np.empty(len(stack))  # and each one's least energy
         for k in keys:
             prof, group = _profile(cx, k[1], u), labels[k]
-            closer = np.flatnonzero((stack[:len(kept)] <= prof).all(axis=(1, 2))) if kept else ()
-            for i in closer:
-                group = [v for v in group if not any(_no_worse(o, v, use_time) for o in kept[i])]
-                if not group:
-                    break
+            if kept:
+                slack = _slacks(stack[:len(kept)], prof, weight)
+                worst = max(v[2] for v in group)
+                for i in np.flatnonzero(least[:len(kept)] + slack <= worst):
+                    group = [v for v in group if not any(_no_worse(o, v, use_time, slack[i]) for o in kept[i])]
+                    if not group:
+                        break
             if group:
                 out[k] = group
                 if len(kept) < len(stack):
-                    stack[len(kept)] = prof
+                    stack[len(kept)], least[len(kept)] = prof, min(v[2] for v in group)
                     kept.append(group)
     return {k: out[k] for k in labels if k in out}  # in the order given: ties are broken as before

@@ -122,7 +122,7 @@ def segments_from(cx: EnergyContext, a: int, space: str, deadline: float = math.
         check_time(deadline, f"energy DP, segments from layer {a}")
         labels = {key: _prune(cx, group) for key, group in grown.pop(y, {}).items()}
         if cx.placement_dominance:
-            labels = drop_far_placements(cx, labels)
+            labels = drop_far_placements(cx, labels, y)
         if y > a + 1:
             out[y] = _finish(cx, a, y, labels)
         if labels and y < last:
