@@ -14,6 +14,7 @@ from scope_opt.cost.evaluate import Evaluation, evaluate
 from scope_opt.cost.terms import CostTerms
 from scope_opt.methods.deadline import check_time
 from scope_opt.methods.pareto.clusters import MODES, EnergyContext
+from scope_opt.methods.pareto.folded import energy_optimum
 from scope_opt.methods.pareto.points import front
 from scope_opt.methods.pareto.segments import segments_from
 from scope_opt.problem.instance import Instance
@@ -58,22 +59,27 @@ def _mapping(F: list, L: int, k: int) -> Mapping:
 
 def energy_front(instance: Instance, space: str = "merged", mode: str = "front", terms: CostTerms | None = None,
                  deadline: float = math.inf, say: Callable[[str], None] | None = None,
-                 placement_dominance: bool = True) -> list[FrontPoint]:
+                 placement_dominance: bool = True, folded: bool = True) -> list[FrontPoint]:
     """The exact front of (T, energy per sample) in `space` (mode "front"), or the one
     energy-optimal point (mode "energy"); every mapping re-scored by the evaluator, and
     points the evaluator's rounding makes dominated dropped.  Empty when nothing fits.
-    `placement_dominance=False` keeps every placement of the live producers (the
-    reference the tests compare the rule against)."""
+    `placement_dominance=False` keeps every placement of the live producers, and
+    `folded=False` runs the energy mode per segment start (folded.py): the references
+    the tests compare the rule and the fold against."""
     if mode not in MODES:
         raise ValueError(f"unknown mode {mode!r}")
     terms = terms or CostTerms(instance)
     cost = terms.reference
     cx = EnergyContext(terms, mode, placement_dominance=placement_dominance)
-    F = _boundary_dp(cx, space, deadline, say)
     L = len(instance.network.layers)
+    if mode == "energy" and folded:
+        best = energy_optimum(cx, space, deadline, say)
+        mappings = [] if best is None else [best[0]]
+    else:
+        F = _boundary_dp(cx, space, deadline, say)
+        mappings = [_mapping(F, L, k) for k in range(len(F[L]))]
     points = []
-    for k in range(len(F[L])):
-        m = _mapping(F, L, k)
+    for m in mappings:
         ev = evaluate(instance, m, cost)
         points.append(FrontPoint(ev.latency_s, ev.energy.total_j, m, ev))
     return front(points, key=lambda p: (p.latency_s, p.energy_j))

@@ -108,16 +108,17 @@ class EnergyContext:
             self.memo[key] = joules(self.pkg, sram, nop, 0.0)
         return self.memo[key]
 
-    def cross_j(self, ckey: CrossKey, n: int, a: int, y: int, u: int, where: dict[int, tuple[int, int]]) -> float:
+    def cross_j(self, ckey: CrossKey, n: int, y: int, u: int, where: dict[int, tuple[int, int]]) -> float:
         """The cross parts of a cluster [y, .) at (u, n) whose layers with one have the
-        partitions `ckey`: producers before a are in DRAM, the others at `where` (offset,
-        chiplets of each live producer).  Not memoised as a whole (the segment step keeps
-        the answer for the cluster ends that share it); its terms are, by `cross_nop`."""
+        partitions `ckey`: the producers at `where` (offset, chiplets of each live
+        producer of the segment) on the chips, the others (made before the segment) in
+        DRAM.  Not memoised as a whole (the segment step keeps the answer for the cluster
+        ends that share it); its terms are, by `cross_nop`."""
         nop = 0.0
         for l, j in ckey:
             for r, (q, _) in enumerate(self.parts_of(l, j, None, n)[1]):  # a cross tensor is never owned
                 if q is not None and q < y:
-                    nop += self.cross_nop(l, j, n, u, r, None if q < a else where[q])
+                    nop += self.cross_nop(l, j, n, u, r, where.get(q))
         return joules(self.pkg, 0.0, nop, 0.0)
 
     def cross_nop(self, l: int, j: int, n: int, u: int, r: int, src: tuple[int, int] | None) -> float:

@@ -47,17 +47,17 @@ def _slacks(stack: np.ndarray, prof: np.ndarray, weight: np.ndarray) -> np.ndarr
 
 
 def drop_far_placements(cx: EnergyContext, labels: dict, y: int) -> dict:
-    """The labels of boundary y (key (u, live) -> labels) without those that another key
-    of the same offset u makes useless: one of its labels cheaper by at least the most
-    its live producers' placement can cost more in what is still to come (nothing, when
-    they are no farther from every free chiplet).  Keys are visited by least energy; a
-    key with no free chiplet left is kept as it is."""
+    """The labels of boundary y (key (u, live, ...) -> labels) without those that another
+    key of the same offset, live layers and rest makes useless: one of its labels
+    cheaper by at least the most its live producers' placement can cost more in what is
+    still to come (nothing, when they are no farther from every free chiplet).  Keys
+    are visited by least energy; a key with no free chiplet left is kept as it is."""
     use_time, N = cx.mode == "front", cx.pkg.chiplets
-    by_u: dict[int, list] = {}
+    by_u: dict[tuple, list] = {}  # keys that differ in the placements only (key[2:]: what else a key holds)
     for key in labels:
-        by_u.setdefault(key[0], []).append(key)
+        by_u.setdefault((key[0], tuple(q for q, _, _ in key[1]), key[2:]), []).append(key)
     out = {}
-    for u, keys in by_u.items():
+    for (u, _, _), keys in by_u.items():
         if len(keys) < 2 or u >= N:
             out.update((k, labels[k]) for k in keys)
             continue

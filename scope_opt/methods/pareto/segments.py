@@ -60,7 +60,7 @@ def _extend(cx: EnergyContext, a: int, y: int, labels: dict, space: str, last: i
             def cross_of(ckey):  # called in this iteration only: n, u, cross and where are this one's
                 got = cross.get(ckey)
                 if got is None:
-                    got = cross[ckey] = cx.cross_j(ckey, n, a, y, u, where)
+                    got = cross[ckey] = cx.cross_j(ckey, n, y, u, where)
                 return got
 
             for z, by_key in cluster_options(cx, y, n, cx.shape_offset(u), end).items():
