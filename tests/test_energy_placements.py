@@ -4,8 +4,10 @@ it (itself checked against enumeration in test_energy.py), while dropping labels
 
 from types import SimpleNamespace
 
+import numpy as np
+
 import pytest
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, assume, given, settings, strategies as st
 
 from conftest import ROOT
 from strategies import tiny_instances
@@ -90,21 +92,25 @@ def boundary_labels(draw):
         labels = [(draw(st.integers(1, 3)), draw(st.sampled_from([1.0, 2.0])), draw(st.sampled_from([1.0, 2.0, 3.0])),
                    None) for _ in range(draw(st.integers(1, 3)))]
         keys[(u, tuple(live))] = labels
-    weights = [draw(st.sampled_from([0.0, 0.25, 1.0])) for _ in range(lives)]  # J per hop still to come per producer
-    return mesh, keys, weights
+    weights = [draw(st.sampled_from([0.0, 0.25, 1.0])) for _ in range(lives)]  # J per hop of the later reads
+    nexts = [np.array(draw(st.lists(st.sampled_from([0.0, 0.1, 0.5]), min_size=3 * N, max_size=3 * N))).reshape(3, N)
+             for _ in range(lives)]  # the next layer's reads: J per hop per (next cluster, chiplet)
+    return mesh, keys, weights, nexts
 
 
 @settings(max_examples=300, deadline=None)
 @given(boundary_labels(), st.sampled_from(["energy", "front"]))
 def test_a_label_is_dropped_exactly_when_a_kept_key_proves_it_useless(case, mode):
     """Against the rule's definition, in plain loops: each dropped label has a kept key of
-    its offset with a label no worse by at least the slack (each live producer's future
-    joules per hop times how much farther the kept key's copy is from the worst free
-    chiplet); and (fewer keys than COMPARED) each kept label has none among the keys of
-    less energy."""
-    mesh, labels, weights = case
-    cx = SimpleNamespace(mode=mode, memo={}, pkg=Package(mesh), walk=serpentine(*mesh),  # what the rule reads
-                         future_nop_j=lambda q, y: weights[q])
+    its offset with a label no worse by at least the slack (the most the next layer's
+    reads cost it more over every next cluster, plus each live producer's later joules
+    per hop times how much farther the kept key's copy is from the worst free chiplet);
+    and (fewer keys than COMPARED) each kept label has none among the keys of less
+    energy."""
+    mesh, labels, weights, nexts = case
+    cx = SimpleNamespace(mode=mode, memo={}, pkg=Package(mesh), walk=serpentine(*mesh),  # what the rule reads;
+                         producers=(None,), future_nop_j=lambda q, y: weights[q],  # boundary 0 has a next layer
+                         next_read_j=lambda y, q, free: nexts[q][:, :free])
     cx.range_hops = lambda *where: EnergyContext.range_hops(cx, *where)
     if mode == "energy":
         labels = {k: [min(v, key=lambda x: x[2])] for k, v in labels.items()}
@@ -112,11 +118,15 @@ def test_a_label_is_dropped_exactly_when_a_kept_key_proves_it_useless(case, mode
     out = placements.drop_far_placements(cx, labels, 0)
 
     def slack(ka, kb):  # the most ka's completions can cost more than kb's
-        total = 0.0
+        later, fa, fb = 0.0, [0.0] * 3, [0.0] * 3
         for (q, oa, na), (_, ob, nb) in zip(ka[1], kb[1]):
             ra, rb = placements.reach(cx, oa, na, ka[0]), placements.reach(cx, ob, nb, kb[0])
-            total += weights[q] * max([0.0] + [float(x - y) for x, y in zip(ra, rb)])
-        return total * (1 + placements.MARGIN)
+            later += weights[q] * max([0.0] + [float(x - y) for x, y in zip(ra, rb)])
+            for m in range(3):  # the next layer's reads: exactly, for each next cluster
+                fa[m] += sum(float(b) * float(h) for b, h in zip(nexts[q][m], ra))
+                fb[m] += sum(float(b) * float(h) for b, h in zip(nexts[q][m], rb))
+        first = max([0.0] + [a - b for a, b in zip(fa, fb)])
+        return (first + later) * (1 + placements.MARGIN) + placements.ROUND * max(fa + fb)
 
     def no_worse(a, b, extra):
         return a[2] + extra <= b[2] and (not use_time or (a[0] <= b[0] and a[1] <= b[1]))
@@ -150,3 +160,23 @@ def test_future_joules_per_hop_bound_every_later_read_of_a_producer(inst):
                 if q in cx.producers[l]:
                     want += max(reads)
             assert cx.future_nop_j(q, y) == pytest.approx(want * per_hop, rel=1e-12)
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(tiny_instances(max_layers=5, max_chiplets=8, wide=True), st.data())
+def test_next_reads_are_the_cross_parts_of_the_next_clusters_first_layer(inst, data):
+    """A row of `next_read_j` times the hops from a live producer's cluster is the NoP
+    energy `cross_nop` gives that read, for every next cluster (chiplets, partition)."""
+    cx = EnergyContext(CostTerms(inst), "energy")
+    N, per_hop = inst.package.chiplets, inst.package.energy.nop_pj_per_byte_hop * 1e-12
+    assume(N > 1)
+    for y in range(1, len(inst.network.layers)):
+        for q in {p for p in cx.producers[y] if p is not None}:
+            u = data.draw(st.integers(1, N - 1))
+            off = data.draw(st.integers(0, u - 1))
+            nq = data.draw(st.integers(1, u - off))
+            got = cx.next_read_j(y, q, N - u) @ placements.reach(cx, off, nq, u)
+            want = [sum(cx.cross_nop(y, j, n, u, r, (off, nq)) for r, (p, _) in enumerate(cx.parts_of(y, j, None, n)[1])
+                        if p == q) * per_hop
+                    for n in range(1, N - u + 1) for j in range(len(inst.allowed_partitions[n]))]
+            assert list(got) == pytest.approx(want, rel=1e-12)

@@ -155,6 +155,26 @@ class EnergyContext:
             self.memo[key] = joules(self.pkg, 0.0, most, 0.0)
         return self.memo[key]
 
+    def next_read_j(self, y: int, q: int, free: int) -> np.ndarray:
+        """Joules per hop of layer y's reads of layer q's output (q < y) on each of the
+        first `free` chiplets of a cluster starting at y, one row per (chiplets n <= free,
+        partition index) in that order, zero past n: a row times the hops from q's
+        cluster is that read's NoP energy (placement dominance compares them)."""
+        key = ("next", y, q)
+        if key not in self.memo:
+            N, rows, ends = self.pkg.chiplets, [], [0]
+            for n in range(1, N + 1):
+                for j in range(len(self.instance.allowed_partitions[n])):
+                    row = np.zeros(N)
+                    for p, by in self.parts_of(y, j, None, n)[1]:
+                        if p == q:
+                            row[:n] += by
+                    rows.append(row)
+                ends.append(len(rows))
+            self.memo[key] = (joules(self.pkg, 0.0, 1.0, 0.0) * np.array(rows), ends)
+        mat, ends = self.memo[key]
+        return mat[:ends[free], :free]
+
     def has_cross(self, l: int, y: int) -> bool:
         return any(q is not None and q < y for q in self.producers[l])
 

@@ -79,17 +79,20 @@ def _extend(cx: EnergyContext, y: int, labels: dict, space: str, grown: dict, de
     for (u, live, seen, _), (_, _, e, back) in labels.items():
         check_time(deadline, f"energy DP, boundary {y}")
         where = {q: (off, nq) for q, off, nq in live}
-        layers = tuple(where)
+        layers, ends = tuple(where), {}  # ends: z -> what a cluster [y, z) leaves, whatever its chiplets
         for n in chiplet_choices(space, N):
             if u + n > N:
                 break
             cross: dict = {}  # cross key -> cross part: (y, u, live, n) are fixed here, and many z share one
             end = y + 1 if space == "segmented" else L
             for z, by_key in cluster_options(cx, y, n, cx.shape_offset(u), end).items():
-                dram, seen2 = _dram_reads(cx, y, z, layers, seen)
-                live2 = tuple((q, *where.get(q, (u, n))) for q in (*layers, *range(y, z)) if cx.last_use[q] >= z)
+                got = ends.get(z)
+                if got is None:
+                    got = ends[z] = (*_dram_reads(cx, y, z, layers, seen), tuple(v for v in live if cx.last_use[v[0]] >= z),
+                                     tuple(q for q in range(y, z) if cx.last_use[q] >= z))
+                dram, seen2, old, new = got
                 bucket = grown.setdefault(z, {})
-                key = (u + n, live2, seen2, u == 0 and z == y + 1)
+                key = (u + n, old + tuple((q, u, n) for q in new), seen2, u == 0 and z == y + 1)
                 best = bucket.get(key)
                 for ckey, ((_, e_c, parts),) in by_key.items():
                     c = cross.get(ckey)

@@ -1,11 +1,11 @@
 """Placement dominance in the energy DP's segment step.  Partial segments that end at the
-same boundary and chiplet offset differ only in where their live producers sit, and
-that changes only the byte-hops of the reads of those producers still to come: each
-such byte travels to a chiplet at or after the offset the mean distance to its
-producer's cluster.  If every live producer of one is no farther than the other's from
-every chiplet still free, no completion costs it more, so with no more energy (and, for
-the front, no more clusters and no larger stage max) it makes the other useless
-(docs/exact-models.md, "Placement dominance")."""
+same boundary y and chiplet offset u differ only in where their live producers sit, and
+that changes only the byte-hops of the reads of those producers still to come: layer
+y's, in the next cluster at u, known for every (chiplets, partition) that cluster can
+take; and the later layers', each byte at most the mean distance to its producer's
+cluster from the worst free chiplet.  A label cheaper than another by at least the most
+its placement can cost more (and, for the front, with no more clusters and no larger
+stage max) makes the other useless (docs/exact-models.md, "Placement dominance")."""
 
 from __future__ import annotations
 
@@ -36,14 +36,25 @@ def _no_worse(a: tuple, b: tuple, use_time: bool, slack: float = 0.0) -> bool:
 
 
 MARGIN = 1e-9  # the slack is widened by this share, so that rounding never drops a label a bound does not
+ROUND = 1e-12  # and by this share of the next reads' energy (summed in another order than the cost sums it)
 
 
-def _slacks(stack: np.ndarray, prof: np.ndarray, weight: np.ndarray) -> np.ndarray:
-    """Per kept key: the most its completions' NoP energy can exceed those of the key with
-    profile `prof`: each live producer's future bytes (`weight`, J per hop) times how much
-    farther it is from the worst free chiplet (0 where it is no farther from every one)."""
+def _next_reads(mats: list[np.ndarray], prof: np.ndarray) -> np.ndarray:
+    """Per (chiplets, partition) of a next cluster at the key's offset: the NoP joules of
+    its first layer's reads of the live producers (`mats`: `next_read_j` of each)."""
+    return sum((m @ p for m, p in zip(mats, prof)), np.zeros(len(mats[0]) if mats else 0))
+
+
+def _slacks(stack: np.ndarray, nexts: np.ndarray, prof: np.ndarray, nxt: np.ndarray, later: np.ndarray) -> np.ndarray:
+    """Per kept key (profiles `stack`, next reads `nexts`): the most its completions' NoP
+    energy can exceed those of the key with profile `prof` and next reads `nxt`.  The
+    next layer's reads exactly, over every next cluster; each later read of a live
+    producer as its most bytes (`later`, J per hop) times how much farther it is from
+    the worst free chiplet (0 where it is no farther from every one)."""
     far = np.maximum(0.0, (stack - prof).max(axis=2, initial=0.0))
-    return (far * weight).sum(axis=1) * (1 + MARGIN)
+    first = np.maximum(0.0, (nexts - nxt).max(axis=1, initial=0.0))
+    scale = np.maximum(nexts.max(axis=1, initial=0.0), nxt.max(initial=0.0))
+    return (first + (far * later).sum(axis=1)) * (1 + MARGIN) + ROUND * scale
 
 
 def drop_far_placements(cx: EnergyContext, labels: dict, y: int) -> dict:
@@ -57,19 +68,23 @@ def drop_far_placements(cx: EnergyContext, labels: dict, y: int) -> dict:
     for key in labels:
         by_u.setdefault((key[0], tuple(q for q, _, _ in key[1]), key[2:]), []).append(key)
     out = {}
-    for (u, _, _), keys in by_u.items():
+    for (u, layers, _), keys in by_u.items():
         if len(keys) < 2 or u >= N:
             out.update((k, labels[k]) for k in keys)
             continue
         keys.sort(key=lambda k: min(v[2] for v in labels[k]))
-        weight = np.array([cx.future_nop_j(q, y) for q, _, _ in keys[0][1]])
-        stack = np.empty((min(COMPARED, len(keys)), len(keys[0][1]), N - u))  # the profiles of the first kept keys
+        later = np.array([cx.future_nop_j(q, y + 1) for q in layers])
+        mats = [cx.next_read_j(y, q, N - u) for q in layers] if y < len(cx.producers) else []
+        width = len(mats[0]) if mats else 0
+        stack = np.empty((min(COMPARED, len(keys)), len(layers), N - u))  # the profiles of the first kept keys
+        nexts = np.empty((len(stack), width))  # their next reads
         kept: list[list] = []  # their labels
         least = np.empty(len(stack))  # and each one's least energy
         for k in keys:
             prof, group = _profile(cx, k[1], u), labels[k]
+            nxt = _next_reads(mats, prof)
             if kept:
-                slack = _slacks(stack[:len(kept)], prof, weight)
+                slack = _slacks(stack[:len(kept)], nexts[:len(kept)], prof, nxt, later)
                 worst = max(v[2] for v in group)
                 for i in np.flatnonzero(least[:len(kept)] + slack <= worst):
                     group = [v for v in group if not any(_no_worse(o, v, use_time, slack[i]) for o in kept[i])]
@@ -78,6 +93,6 @@ def drop_far_placements(cx: EnergyContext, labels: dict, y: int) -> dict:
             if group:
                 out[k] = group
                 if len(kept) < len(stack):
-                    stack[len(kept)], least[len(kept)] = prof, min(v[2] for v in group)
+                    stack[len(kept)], nexts[len(kept)], least[len(kept)] = prof, nxt, min(v[2] for v in group)
                     kept.append(group)
     return {k: out[k] for k in labels if k in out}  # in the order given: ties are broken as before
