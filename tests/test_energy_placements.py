@@ -109,7 +109,7 @@ def test_a_label_is_dropped_exactly_when_a_kept_key_proves_it_useless(case, mode
     energy."""
     mesh, labels, weights, nexts = case
     cx = SimpleNamespace(mode=mode, memo={}, pkg=Package(mesh), walk=serpentine(*mesh),  # what the rule reads;
-                         producers=(None,), future_nop_j=lambda q, y: weights[q],  # boundary 0 has a next layer
+                         producers=(None,), future_nop_j=lambda q, y, free: weights[q],  # boundary 0 has a next layer
                          next_read_j=lambda y, q, free: nexts[q][:, :free])
     cx.range_hops = lambda *where: EnergyContext.range_hops(cx, *where)
     if mode == "energy":
@@ -147,19 +147,20 @@ def test_a_label_is_dropped_exactly_when_a_kept_key_proves_it_useless(case, mode
 @given(tiny_instances(max_layers=5, max_chiplets=8, wide=True))
 def test_future_joules_per_hop_bound_every_later_read_of_a_producer(inst):
     """The weight of a producer's placement: for every later reader, its most bytes from
-    that producer over every chiplet count and partition, in NoP joules per hop."""
+    that producer over every chiplet count up to the free ones and partition, in NoP
+    joules per hop."""
     cx = EnergyContext(CostTerms(inst), "energy")
     net, pkg, cost = inst.network, inst.package, cx.cost
     per_hop = pkg.energy.nop_pj_per_byte_hop * 1e-12
     for q in range(len(net.layers)):
         for y in range(len(net.layers) + 1):
-            want = 0.0
-            for l in range(max(y, q + 1), len(net.layers)):
-                reads = [max(sum(float(by.sum()) for p, by in layer_pieces(cost, l, part, None)[1] if p == q)
-                             for part in inst.allowed_partitions[n]) for n in range(1, pkg.chiplets + 1)]
-                if q in cx.producers[l]:
-                    want += max(reads)
-            assert cx.future_nop_j(q, y) == pytest.approx(want * per_hop, rel=1e-12)
+            for free in range(1, pkg.chiplets + 1):
+                want = 0.0
+                for l in range(max(y, q + 1), len(net.layers)):
+                    if q in cx.producers[l]:
+                        want += max(sum(float(by.sum()) for p, by in layer_pieces(cost, l, part, None)[1] if p == q)
+                                    for n in range(1, free + 1) for part in inst.allowed_partitions[n])
+                assert cx.future_nop_j(q, y, free) == pytest.approx(want * per_hop, rel=1e-12)
 
 
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -140,19 +140,26 @@ class EnergyContext:
             got = self.memo[key] = float((by * hops).sum())
         return got
 
-    def future_nop_j(self, q: int, y: int) -> float:
+    def future_nop_j(self, q: int, y: int, free: int) -> float:
         """At most how many joules per hop the reads of layer q's output by layers from y on
-        can cost: for each such layer, its most bytes received from q over every chiplet
-        count and partition (placement dominance weighs a farther placement by it)."""
-        key = ("future", q, y)
+        can cost with `free` chiplets left: for each such layer, its most bytes received
+        from q over every chiplet count up to `free` and partition (placement dominance
+        weighs a farther placement by it)."""
+        key = ("future", q, y, free)
         if key not in self.memo:
-            most = 0.0
-            for l in range(max(y, q + 1), len(self.producers)):
-                if q in self.producers[l]:
-                    most += max(float(np.sum(by)) for n in range(1, self.pkg.chiplets + 1)
-                                for j in range(len(self.instance.allowed_partitions[n]))
-                                for p, by in self.parts_of(l, j, None, n)[1] if p == q)
+            most = sum(self._most_read(q, l)[free] for l in range(max(y, q + 1), len(self.producers))
+                       if q in self.producers[l])
             self.memo[key] = joules(self.pkg, 0.0, most, 0.0)
+        return self.memo[key]
+
+    def _most_read(self, q: int, l: int) -> np.ndarray:
+        """[n]: layer l's most bytes received from q on at most n chiplets, any partition."""
+        key = ("most read", q, l)
+        if key not in self.memo:
+            N = self.pkg.chiplets
+            per_n = [0.0] + [max(sum(float(np.sum(by)) for p, by in self.parts_of(l, j, None, n)[1] if p == q)
+                                 for j in range(len(self.instance.allowed_partitions[n]))) for n in range(1, N + 1)]
+            self.memo[key] = np.maximum.accumulate(per_n)
         return self.memo[key]
 
     def next_read_j(self, y: int, q: int, free: int) -> np.ndarray:

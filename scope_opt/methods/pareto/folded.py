@@ -28,8 +28,8 @@ START = "start"  # the end of a label's chain of clusters: (START, a), a the seg
 def energy_optimum(cx: EnergyContext, space: str, deadline: float = math.inf,
                    say: Callable[[str], None] | None = None) -> tuple[Mapping, float] | None:
     """The mapping of `space` of least energy and that energy without the MACs (every
-    mapping pays the same), or None when no segmentation fits.  A key is (u, live, seen, short), a label
-    (0, 0.0, e, back) as `drop_far_placements` reads them."""
+    mapping pays the same), or None when no segmentation fits.  A key is
+    (u, live, seen, short), a label (0, 0.0, e, back) as `drop_far_placements` reads them."""
     L = len(cx.instance.network.layers)
     F: list[tuple | None] = [(0.0, None)] + [None] * L  # F[b] = (least energy of [0, b), (a, last segment))
     grown: dict[int, dict] = {}
@@ -87,8 +87,9 @@ def _extend(cx: EnergyContext, y: int, labels: dict, space: str, grown: dict, de
             end = y + 1 if space == "segmented" else L
             for z, by_key in cluster_options(cx, y, n, cx.shape_offset(u), end).items():
                 got = ends.get(z)
-                if got is None:
-                    got = ends[z] = (*_dram_reads(cx, y, z, layers, seen), tuple(v for v in live if cx.last_use[v[0]] >= z),
+                if got is None:  # the DRAM joules, the new seen, the old and the new live producers
+                    got = ends[z] = (*_dram_reads(cx, y, z, layers, seen),
+                                     tuple(v for v in live if cx.last_use[v[0]] >= z),
                                      tuple(q for q in range(y, z) if cx.last_use[q] >= z))
                 dram, seen2, old, new = got
                 bucket = grown.setdefault(z, {})

@@ -73,7 +73,7 @@ def drop_far_placements(cx: EnergyContext, labels: dict, y: int) -> dict:
             out.update((k, labels[k]) for k in keys)
             continue
         keys.sort(key=lambda k: min(v[2] for v in labels[k]))
-        later = np.array([cx.future_nop_j(q, y + 1) for q in layers])
+        later = np.array([cx.future_nop_j(q, y + 1, N - u) for q in layers])
         mats = [cx.next_read_j(y, q, N - u) for q in layers] if y < len(cx.producers) else []
         width = len(mats[0]) if mats else 0
         stack = np.empty((min(COMPARED, len(keys)), len(layers), N - u))  # the profiles of the first kept keys
