@@ -1,0 +1,67 @@
+"""Time of the exact energy optimum (`--method dp --objective energy`): the folded DP
+(one pass over the boundaries) beside the per-start DP it folds (its oracle), each in a
+fresh process so that every run builds its own tables; both optima re-scored by the
+evaluator and compared.  Writes results/energy-optima.csv.
+
+    python benchmarks/energy_optima.py instances/energy/resnet18-simba-4x4.toml ... [--time-limit S] [--reference-limit S]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import subprocess
+import sys
+from pathlib import Path
+
+from scope_opt.formats.outputs import write_text_atomic
+
+OUT = Path(__file__).resolve().parent.parent / "results" / "energy-optima.csv"
+
+RUN = """
+import json, sys, time
+from scope_opt.methods.deadline import OutOfTime, deadline_after
+from scope_opt.methods.pareto.chain import energy_front
+from scope_opt.problem.instance import load_instance
+inst = load_instance(sys.argv[1])
+start = time.perf_counter()
+try:
+    pts = energy_front(inst, "merged", "energy", deadline=deadline_after(float(sys.argv[3])), folded=sys.argv[2] == "folded")
+    out = {"complete": True, "energy_j": pts[0].energy_j if pts else None}
+except OutOfTime as stop:
+    out = {"complete": False, "energy_j": None, "stopped_in": str(stop)}
+out["time_s"] = time.perf_counter() - start
+out["layers"], out["chiplets"] = len(inst.network.layers), inst.package.chiplets
+print(json.dumps(out))
+"""
+
+
+def run(path: Path, variant: str, limit: float) -> dict:
+    done = subprocess.run([sys.executable, "-c", RUN, str(path), variant, str(limit)], capture_output=True, text=True,
+                          check=True)
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("instances", nargs="+", type=Path)
+    ap.add_argument("--time-limit", type=float, default=1800.0, help="of the folded DP")
+    ap.add_argument("--reference-limit", type=float, default=300.0, help="of the per-start DP (past it: not complete)")
+    args = ap.parse_args()
+    rows = ["instance,layers,chiplets,variant,complete,time_s,energy_j,same_optimum,time_limit_s,machine"]
+    limits = {"folded": args.time_limit, "per-start": args.reference_limit}
+    for path in args.instances:
+        got = {v: run(path, v, limit) for v, limit in limits.items()}
+        energies = {r["energy_j"] for r in got.values() if r["complete"]}
+        same = len(energies) == 1 if all(r["complete"] for r in got.values()) else ""
+        for variant, r in got.items():
+            rows.append(",".join(str(x) for x in (
+                path.stem, r["layers"], r["chiplets"], variant, r["complete"], f"{r['time_s']:.2f}",
+                "" if r["energy_j"] is None else repr(r["energy_j"]), same, limits[variant], platform.machine())))
+            print(rows[-1], flush=True)
+    write_text_atomic(OUT, "\n".join(rows) + "\n")
+
+
+if __name__ == "__main__":
+    main()
