@@ -156,9 +156,8 @@ class EnergyContext:
         """[n]: layer l's most bytes received from q on at most n chiplets, any partition."""
         key = ("most read", q, l)
         if key not in self.memo:
-            N = self.pkg.chiplets
-            per_n = [0.0] + [max(sum(float(np.sum(by)) for p, by in self.parts_of(l, j, None, n)[1] if p == q)
-                                 for j in range(len(self.instance.allowed_partitions[n]))) for n in range(1, N + 1)]
+            rows, ends = self._read_rows(l, q)
+            per_n = [0.0] + [rows[ends[n - 1]:ends[n]].sum(axis=1).max() for n in range(1, len(ends))]
             self.memo[key] = np.maximum.accumulate(per_n)
         return self.memo[key]
 
@@ -169,18 +168,27 @@ class EnergyContext:
         cluster is that read's NoP energy (placement dominance compares them)."""
         key = ("next", y, q)
         if key not in self.memo:
+            rows, ends = self._read_rows(y, q)
+            self.memo[key] = (joules(self.pkg, 0.0, 1.0, 0.0) * rows, ends)
+        mat, ends = self.memo[key]
+        return mat[:ends[free], :free]
+
+    def _read_rows(self, l: int, q: int) -> tuple[np.ndarray, list[int]]:
+        """Bytes layer l receives from q per chiplet, a row per (chiplets n, partition
+        index), zero past n; rows ends[n - 1]:ends[n] are those of n chiplets."""
+        key = ("read rows", l, q)
+        if key not in self.memo:
             N, rows, ends = self.pkg.chiplets, [], [0]
             for n in range(1, N + 1):
                 for j in range(len(self.instance.allowed_partitions[n])):
                     row = np.zeros(N)
-                    for p, by in self.parts_of(y, j, None, n)[1]:
+                    for p, by in self.parts_of(l, j, None, n)[1]:
                         if p == q:
                             row[:n] += by
                     rows.append(row)
                 ends.append(len(rows))
-            self.memo[key] = (joules(self.pkg, 0.0, 1.0, 0.0) * np.array(rows), ends)
-        mat, ends = self.memo[key]
-        return mat[:ends[free], :free]
+            self.memo[key] = (np.array(rows), ends)
+        return self.memo[key]
 
     def has_cross(self, l: int, y: int) -> bool:
         return any(q is not None and q < y for q in self.producers[l])

@@ -18,12 +18,9 @@ from scope_opt.cost.energy import joules
 from scope_opt.methods.deadline import check_time
 from scope_opt.methods.pareto.clusters import EnergyContext, cluster_options
 from scope_opt.methods.pareto.placements import drop_far_placements
-from scope_opt.methods.pareto.segments import single_segment
+from scope_opt.methods.pareto.segments import segment_of, single_segment
 from scope_opt.methods.space import chiplet_choices, max_segment_length
-from scope_opt.problem.mapping import Cluster, Mapping, Segment
-
-START = "start"  # the end of a label's chain of clusters: (START, a), a the segment's first layer
-
+from scope_opt.problem.mapping import Mapping
 
 def energy_optimum(cx: EnergyContext, space: str, deadline: float = math.inf,
                    say: Callable[[str], None] | None = None) -> tuple[Mapping, float] | None:
@@ -42,7 +39,7 @@ def energy_optimum(cx: EnergyContext, space: str, deadline: float = math.inf,
         if y > 0:
             F[y] = _least_end(cx, y, labels, F, space)
         if y < L and F[y] is not None and max_segment_length(space, L) > 1:  # merged, segmented: no cap but L
-            labels[(0, (), (), True)] = (0, 0.0, F[y][0], (START, y))
+            labels[(0, (), (), True)] = (0, 0.0, F[y][0], None)  # no cluster yet
         if y < L:
             _extend(cx, y, labels, space, grown, deadline)
         if say:
@@ -64,7 +61,8 @@ def _least_end(cx: EnergyContext, b: int, labels: dict, F: list, space: str) -> 
             continue
         out = [q for q, _, _ in live] + ([b - 1] if b == len(net.layers) else [])
         written = sum(net.shape(net.layers[q].name).elements for q in out) * pkg.bytes_per_element
-        best = min(best, (e + joules(pkg, 0.0, 0.0, written), _segment(cx, back)), key=_energy)
+        seg = segment_of(cx, back)
+        best = min(best, (e + joules(pkg, 0.0, 0.0, written), (seg.clusters[0].first, seg)), key=_energy)
     return best
 
 
@@ -126,15 +124,6 @@ def _dram_reads(cx: EnergyContext, y: int, z: int, on_chip: tuple, seen: tuple) 
         dram = weights / cx.instance.batch + elements * pkg.bytes_per_element
         got = cx.memo[key] = (joules(pkg, 0.0, 0.0, dram), again)
     return got
-
-
-def _segment(cx: EnergyContext, back) -> tuple[int, Segment]:
-    """(first layer, segment) of a label's chain of clusters, newest first."""
-    clusters = []
-    while back[0] != START:
-        (y, z, n, parts), back = back
-        clusters.append(Cluster(y, z, n, tuple(cx.partition(n, j) for j in parts)))
-    return back[1], Segment(tuple(reversed(clusters)))
 
 
 def _mapping(F: list, L: int) -> Mapping:

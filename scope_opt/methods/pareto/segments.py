@@ -144,10 +144,10 @@ def _finish(cx: EnergyContext, a: int, b: int, labels: dict) -> list[SegPoint]:
     dram = joules(pkg, 0.0, 0.0, segment_dram_bytes(cost, a, b, 1))
     points = [(cost.segment_time(a, b, s, P), e + dram, back)
               for group in labels.values() for P, s, e, back in group]
-    return [(t, e, _segment(cx, back)) for t, e, back in _reduce(cx, points)]
+    return [(t, e, segment_of(cx, back)) for t, e, back in _reduce(cx, points)]
 
 
-def _segment(cx: EnergyContext, back) -> Segment:
+def segment_of(cx: EnergyContext, back) -> Segment:
     """The segment a label's chain of clusters (newest first) describes."""
     clusters = []
     while back is not None:
