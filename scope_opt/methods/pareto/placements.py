@@ -13,7 +13,7 @@ import numpy as np
 
 from scope_opt.methods.pareto.clusters import EnergyContext
 
-COMPARED = 64  # each key is checked against at most this many kept keys of its offset (the least energy first)
+COMPARED = 1024  # each key is checked against at most this many kept keys of its group (the least energy first)
 
 
 def reach(cx: EnergyContext, off: int, n: int, u: int) -> np.ndarray:
