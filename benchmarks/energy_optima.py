@@ -1,7 +1,8 @@
 """Time of the exact energy optimum (`--method dp --objective energy`): the folded DP
 (one pass over the boundaries) beside the per-start DP it folds (its oracle), each in a
 fresh process so that every run builds its own tables; both optima re-scored by the
-evaluator and compared.  Writes results/energy-optima.csv.
+evaluator and compared.  Writes results/energy-optima.csv: the rows of the instances run
+replace theirs, the others stay (each row says when it was measured).
 
     python benchmarks/energy_optima.py instances/energy/resnet18-simba-4x4.toml ... [--time-limit S] [--reference-limit S]
 """
@@ -9,6 +10,9 @@ evaluator and compared.  Writes results/energy-optima.csv.
 from __future__ import annotations
 
 import argparse
+import csv
+import datetime
+import io
 import json
 import platform
 import subprocess
@@ -18,6 +22,8 @@ from pathlib import Path
 from scope_opt.formats.outputs import write_text_atomic
 
 OUT = Path(__file__).resolve().parent.parent / "results" / "energy-optima.csv"
+FIELDS = ("instance", "layers", "chiplets", "variant", "complete", "time_s", "energy_j", "same_optimum", "time_limit_s",
+          "machine", "measured")
 
 RUN = """
 import json, sys, time
@@ -49,18 +55,31 @@ def main() -> None:
     ap.add_argument("--time-limit", type=float, default=1800.0, help="of the folded DP")
     ap.add_argument("--reference-limit", type=float, default=300.0, help="of the per-start DP (past it: not complete)")
     args = ap.parse_args()
-    rows = ["instance,layers,chiplets,variant,complete,time_s,energy_j,same_optimum,time_limit_s,machine"]
+    rows = []
     limits = {"folded": args.time_limit, "per-start": args.reference_limit}
     for path in args.instances:
         got = {v: run(path, v, limit) for v, limit in limits.items()}
         energies = {r["energy_j"] for r in got.values() if r["complete"]}
         same = len(energies) == 1 if all(r["complete"] for r in got.values()) else ""
         for variant, r in got.items():
-            rows.append(",".join(str(x) for x in (
+            rows.append(dict(zip(FIELDS, (
                 path.stem, r["layers"], r["chiplets"], variant, r["complete"], f"{r['time_s']:.2f}",
-                "" if r["energy_j"] is None else repr(r["energy_j"]), same, limits[variant], platform.machine())))
+                "" if r["energy_j"] is None else repr(r["energy_j"]), same, limits[variant], platform.machine(),
+                datetime.date.today().isoformat()))))
             print(rows[-1], flush=True)
-    write_text_atomic(OUT, "\n".join(rows) + "\n")
+    write_text_atomic(OUT, merged(rows))
+
+
+def merged(rows: list[dict]) -> str:
+    """The CSV with `rows` in place of the earlier rows of their (instance, variant)."""
+    old = list(csv.DictReader(OUT.open())) if OUT.is_file() else []
+    new = {(r["instance"], r["variant"]): r for r in rows}
+    kept = [r for r in old if (r["instance"], r["variant"]) not in new]
+    out = io.StringIO()
+    writer = csv.DictWriter(out, FIELDS, restval="", lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(kept + rows)
+    return out.getvalue()
 
 
 if __name__ == "__main__":
