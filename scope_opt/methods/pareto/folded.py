@@ -22,6 +22,7 @@ from scope_opt.methods.pareto.segments import segment_of, single_segment
 from scope_opt.methods.space import chiplet_choices, max_segment_length
 from scope_opt.problem.mapping import Mapping
 
+
 def energy_optimum(cx: EnergyContext, space: str, deadline: float = math.inf,
                    say: Callable[[str], None] | None = None) -> tuple[Mapping, float] | None:
     """The mapping of `space` of least energy and that energy without the MACs (every
