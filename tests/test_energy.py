@@ -178,6 +178,31 @@ def test_time_limit_is_honoured_inside_a_long_segment_start():
     assert r.solve_time_s < 30  # the limit plus the Scope search, with room for a loaded machine
 
 
+def test_the_deadline_is_checked_after_the_segment_steps_too(monkeypatch):
+    """Joining the segment fronts and re-scoring the front's mappings take long on big
+    fronts (a BERT-base EDP cell once ran 88 s on a 60 s limit): both check the deadline."""
+    from scope_opt.methods.pareto import chain
+    steps = []
+    real = chain.check_time
+    monkeypatch.setattr(chain, "check_time", lambda deadline, step: (steps.append(step), real(deadline, step)))
+    inst = load_instance(ROOT / "instances" / "small" / "tiny-chain4-2x1.toml")
+    assert energy_front(inst, "merged", "front", folded=False)
+    assert any(s.startswith("energy DP, the front of the first") for s in steps)
+    assert any(s == "energy DP, re-scoring the front" for s in steps)
+
+
+def test_a_cluster_pass_checks_the_deadline():
+    """One cluster pass can run for minutes (MobileNetV2 on 8x8 ran 40 minutes past a 60 s
+    limit inside one): it stops at the deadline and leaves no half pass in the memo."""
+    from scope_opt.methods.deadline import OutOfTime
+    from scope_opt.methods.pareto.clusters import cluster_options
+    inst = load_instance(ROOT / "instances" / "small" / "tiny-chain4-2x1.toml")
+    cx = EnergyContext(CostTerms(inst), "front", deadline=0.0)
+    with pytest.raises(OutOfTime, match="cluster pass from layer 0"):
+        cluster_options(cx, 0, 1, 0, 4)
+    assert not any(k[0] == "pass" for k in cx.memo if isinstance(k, tuple))
+
+
 def test_ctrl_c_during_the_front_exits_130_and_writes_nothing(tmp_path):
     """An interrupted front is never reported as a finished one: exit 130, no JSON, CSV or plot."""
     outs = [tmp_path / "f.json", tmp_path / "f.csv", tmp_path / "f.png"]

@@ -2,6 +2,7 @@
 cost uses, and the DP with it gives the front and the energy optimum of the DP without
 it (itself checked against enumeration in test_energy.py), while dropping labels."""
 
+import math
 from types import SimpleNamespace
 
 import numpy as np
@@ -108,7 +109,7 @@ def test_a_label_is_dropped_exactly_when_a_kept_key_proves_it_useless(case, mode
     and (fewer keys than COMPARED) each kept label has none among the keys of less
     energy."""
     mesh, labels, weights, nexts = case
-    cx = SimpleNamespace(mode=mode, memo={}, pkg=Package(mesh), walk=serpentine(*mesh),  # what the rule reads;
+    cx = SimpleNamespace(mode=mode, memo={}, deadline=math.inf, pkg=Package(mesh), walk=serpentine(*mesh),  # what the rule reads;
                          producers=(None,), future_nop_j=lambda q, y, free: weights[q],  # boundary 0 has a next layer
                          next_read_j=lambda y, q, free: nexts[q][:, :free])
     cx.range_hops = lambda *where: EnergyContext.range_hops(cx, *where)

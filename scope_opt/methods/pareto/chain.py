@@ -40,6 +40,7 @@ def _boundary_dp(cx: EnergyContext, space: str, deadline: float, say: Callable[[
             say(f"energy DP ({cx.mode}): segment starts {a + 1}/{L}")
     F: list[list] = [[(0.0, 0.0, None)]]
     for j in range(1, L + 1):
+        check_time(deadline, f"energy DP, the front of the first {j} layers")
         cands = [(t + T, e + E, (i, k, s)) for i in range(j) for k, (t, e, _) in enumerate(F[i])
                  for T, E, s in seg[i].get(j, ())]
         if cx.mode == "energy" and cands:
@@ -70,7 +71,7 @@ def energy_front(instance: Instance, space: str = "merged", mode: str = "front",
         raise ValueError(f"unknown mode {mode!r}")
     terms = terms or CostTerms(instance)
     cost = terms.reference
-    cx = EnergyContext(terms, mode, placement_dominance=placement_dominance)
+    cx = EnergyContext(terms, mode, placement_dominance=placement_dominance, deadline=deadline)
     L = len(instance.network.layers)
     if mode == "energy" and folded:
         best = energy_optimum(cx, space, deadline, say)
@@ -80,6 +81,7 @@ def energy_front(instance: Instance, space: str = "merged", mode: str = "front",
         mappings = [_mapping(F, L, k) for k in range(len(F[L]))]
     points = []
     for m in mappings:
+        check_time(deadline, "energy DP, re-scoring the front")
         ev = evaluate(instance, m, cost)
         points.append(FrontPoint(ev.latency_s, ev.energy.total_j, m, ev))
     return front(points, key=lambda p: (p.latency_s, p.energy_j))

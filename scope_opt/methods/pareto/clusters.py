@@ -10,6 +10,7 @@ is independent of the producers and the segment step adds the cross part
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -17,6 +18,7 @@ import numpy as np
 from scope_opt.cost import formulas
 from scope_opt.cost.energy import Place, dram_hop_vector, hop_vector, joules, layer_pieces
 from scope_opt.cost.terms import CostTerms
+from scope_opt.methods.deadline import check_time
 from scope_opt.methods.dp.clusters import binding_chiplets
 from scope_opt.methods.pareto.points import front
 from scope_opt.problem.placement import serpentine
@@ -35,6 +37,7 @@ class EnergyContext:
     mode: str
     memo: dict = field(default_factory=dict)
     placement_dominance: bool = True  # off: the reference the tests compare against
+    deadline: float = math.inf  # checked inside the long inner steps too (a cluster pass can take minutes)
 
     def __post_init__(self) -> None:
         inst = self.terms.instance
@@ -233,6 +236,7 @@ def cluster_options(cx: EnergyContext, y: int, n: int, u: int, last: int) -> dic
     labels = [(0.0, 0.0, zero, zero, (), ())]
     out: dict[int, dict[CrossKey, list[Option]]] = {}
     for l in range(y, last):
+        check_time(cx.deadline, f"energy DP, cluster pass from layer {y} on {n} chiplets")
         cross = cx.has_cross(l, y)
         grown = []
         for t, e, W, A, parts, ckey in labels:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from scope_opt.methods.deadline import check_time
 from scope_opt.methods.pareto.clusters import EnergyContext
 
 COMPARED = 1024  # each key is checked against at most this many kept keys of its group (the least energy first)
@@ -69,6 +70,7 @@ def drop_far_placements(cx: EnergyContext, labels: dict, y: int) -> dict:
         by_u.setdefault((key[0], tuple(q for q, _, _ in key[1]), key[2:]), []).append(key)
     out = {}
     for (u, layers, _), keys in by_u.items():
+        check_time(cx.deadline, f"energy DP, placement dominance at boundary {y}")
         if len(keys) < 2 or u >= N:
             out.update((k, labels[k]) for k in keys)
             continue
