@@ -60,18 +60,19 @@ def _mapping(F: list, L: int, k: int) -> Mapping:
 
 def energy_front(instance: Instance, space: str = "merged", mode: str = "front", terms: CostTerms | None = None,
                  deadline: float = math.inf, say: Callable[[str], None] | None = None,
-                 placement_dominance: bool = True, folded: bool = True) -> list[FrontPoint]:
+                 placement_dominance: bool = True, folded: bool = True, compiled: bool = True) -> list[FrontPoint]:
     """The exact front of (T, energy per sample) in `space` (mode "front"), or the one
     energy-optimal point (mode "energy"); every mapping re-scored by the evaluator, and
     points the evaluator's rounding makes dominated dropped.  Empty when nothing fits.
     `placement_dominance=False` keeps every placement of the live producers, and
-    `folded=False` runs the energy mode per segment start (folded.py): the references
-    the tests compare the rule and the fold against."""
+    `folded=False` runs the energy mode per segment start (folded.py), and
+    `compiled=False` the cluster passes in Python: the references the tests compare the
+    rule, the fold and the kernel against."""
     if mode not in MODES:
         raise ValueError(f"unknown mode {mode!r}")
     terms = terms or CostTerms(instance)
     cost = terms.reference
-    cx = EnergyContext(terms, mode, placement_dominance=placement_dominance, deadline=deadline)
+    cx = EnergyContext(terms, mode, placement_dominance=placement_dominance, deadline=deadline, compiled=compiled)
     L = len(instance.network.layers)
     if mode == "energy" and folded:
         best = energy_optimum(cx, space, deadline, say)
