@@ -31,8 +31,8 @@ def fast_max_clusters(instance: Instance) -> int:
 
 @functools.cache
 def load_engine() -> None:
-    """Compile (or load from numba's cache) every kernel of the chain DP by solving a
-    2-layer instance on 2 chiplets, so that a first run's compile time (a minute or two on a
+    """Compile (or load from numba's cache) every kernel of the chain DP and of the energy
+    DP by solving a 2-layer instance on 2 chiplets, so that a first run's compile time (a minute or two on a
     fresh machine) is not taken from its time limit."""
     from scope_opt.methods.dp.chain import chain_dp
     from scope_opt.problem.instance import Energy, Package
@@ -45,6 +45,9 @@ def load_engine() -> None:
     for space in ("merged", "segmented", "sequential"):
         chain_dp(tiny, space, CostTerms(tiny))
     chain_dp(tiny, "merged", CostTerms(tiny), max_clusters=1)
+    from scope_opt.methods.pareto.chain import energy_front  # and the energy DP's cluster pass
+    for mode in ("front", "energy"):
+        energy_front(tiny, "merged", mode)
 
 
 def solve_dp(instance: Instance, space: str = "merged", terms: CostTerms | None = None,

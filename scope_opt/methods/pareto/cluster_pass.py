@@ -106,25 +106,20 @@ def compiled_pass(cx: EnergyContext, y: int, n: int, u: int, last: int) -> dict[
     lt, w, act, prod, sram, terms = pass_inputs(cx, n, u)
     en = cx.pkg.energy
     coef = np.array([en.sram_pj_per_byte, en.nop_pj_per_byte_hop, en.dram_pj_per_byte, PJ], dtype=float)
-    ok, zs, cks, ts, es, nodes, arena, (_, ck_parent, ck_j, _) = energy_pass(
+    ok, zs, cks, ts, es, nodes, arena, (_, ck_parent, ck_j, n_ck) = energy_pass(
         lt, w, act, float(cx.pkg.sram_bytes), prod, sram, terms, coef, y, last, cx.mode == "front",
         int(work_budget(cx.deadline)[0]))
     if not ok:
         raise OutOfTime(step)
-    cross_layers = [l for l in range(y, last) if cx.has_cross(l, y)]
-    keys: dict[int, tuple] = {0: ()}
-
-    def ckey(c: int) -> CrossKey:  # the interned key's (layer, partition) pairs
-        got = keys.get(c)
-        if got is None:
-            js, v = [], c
-            while v != 0:
-                js.append(int(ck_j[v]))
-                v = int(ck_parent[v])
-            got = keys[c] = tuple(zip(cross_layers, reversed(js)))
-        return got
-
+    cross_layers = cx.cross_layers(y)
+    keys: list[CrossKey] = [()]  # by interned id: a key's parent was interned before it
+    for parent, j in zip(ck_parent[1:n_ck].tolist(), ck_j[1:n_ck].tolist()):
+        head = keys[parent]
+        keys.append(head + ((cross_layers[len(head)], j),))
     out: dict[int, dict] = {}
+    at = None
     for z, c, t, e, node in zip(zs.tolist(), cks.tolist(), ts.tolist(), es.tolist(), nodes.tolist()):
-        out.setdefault(z, {}).setdefault(ckey(c), []).append((t, e, Parts(arena, node, z - y)))
+        if z != at:
+            at, by_key = z, out.setdefault(z, {})
+        by_key.setdefault(keys[c], []).append((t, e, Parts(arena, node, z - y)))
     return out

@@ -196,6 +196,13 @@ class EnergyContext:
     def has_cross(self, l: int, y: int) -> bool:
         return any(q is not None and q < y for q in self.producers[l])
 
+    def cross_layers(self, y: int) -> list[int]:
+        """The layers from y on with a cross part in a cluster starting at y."""
+        key = ("cross layers", y)
+        if key not in self.memo:
+            self.memo[key] = [l for l in range(y, len(self.producers)) if self.has_cross(l, y)]
+        return self.memo[key]
+
 
 def cluster_options(cx: EnergyContext, y: int, n: int, u: int, last: int) -> dict[int, dict[CrossKey, list[Option]]]:
     """z -> cross key -> the options of cluster [y, z) at (u, n), for every z <= last where
