@@ -1,10 +1,12 @@
 """Time of the exact energy optimum (`--method dp --objective energy`): the folded DP
-(one pass over the boundaries) beside the per-start DP it folds (its oracle), each in a
-fresh process so that every run builds its own tables; both optima re-scored by the
+(one pass over the boundaries) beside the per-start DP it folds (its oracle) and, with
+`--python-pass`, beside the folded DP on the plain Python cluster pass (the compiled
+pass's oracle), each in a fresh process so that every run builds its own tables; both optima re-scored by the
 evaluator and compared.  Writes results/energy-optima.csv: the rows of the instances run
 replace theirs, the others stay (each row says when it was measured).
 
     python benchmarks/energy_optima.py instances/energy/resnet18-simba-4x4.toml ... [--time-limit S] [--reference-limit S]
+        [--python-pass [--python-pass-limit S]]
 """
 
 from __future__ import annotations
@@ -33,7 +35,8 @@ from scope_opt.problem.instance import load_instance
 inst = load_instance(sys.argv[1])
 start = time.perf_counter()
 try:
-    pts = energy_front(inst, "merged", "energy", deadline=deadline_after(float(sys.argv[3])), folded=sys.argv[2] == "folded")
+    pts = energy_front(inst, "merged", "energy", deadline=deadline_after(float(sys.argv[3])),
+                       folded=sys.argv[2] != "per-start", compiled=sys.argv[2] != "folded-python-pass")
     out = {"complete": True, "energy_j": pts[0].energy_j if pts else None}
 except OutOfTime as stop:
     out = {"complete": False, "energy_j": None, "stopped_in": str(stop)}
@@ -54,9 +57,13 @@ def main() -> None:
     ap.add_argument("instances", nargs="+", type=Path)
     ap.add_argument("--time-limit", type=float, default=1800.0, help="of the folded DP")
     ap.add_argument("--reference-limit", type=float, default=300.0, help="of the per-start DP (past it: not complete)")
+    ap.add_argument("--python-pass", action="store_true", help="also the folded DP on the Python cluster pass")
+    ap.add_argument("--python-pass-limit", type=float, default=1800.0, help="of the folded DP on the Python pass")
     args = ap.parse_args()
     rows = []
     limits = {"folded": args.time_limit, "per-start": args.reference_limit}
+    if args.python_pass:
+        limits["folded-python-pass"] = args.python_pass_limit
     for path in args.instances:
         got = {v: run(path, v, limit) for v, limit in limits.items()}
         energies = {r["energy_j"] for r in got.values() if r["complete"]}
