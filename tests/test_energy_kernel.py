@@ -52,7 +52,8 @@ def test_the_dp_gives_the_same_front_with_either_pass():
     inst = load_instance(ROOT / "instances" / "small" / "resnet18-head-2x2.toml")
     a = energy_front(inst, "merged", "front")
     b = energy_front(inst, "merged", "front", compiled=False)
-    assert len(a) > 1 and [(p.latency_s, p.energy_j, p.mapping) for p in a] == [(p.latency_s, p.energy_j, p.mapping) for p in b]
+    assert len(a) > 1
+    assert [(p.latency_s, p.energy_j, p.mapping) for p in a] == [(p.latency_s, p.energy_j, p.mapping) for p in b]
     for space in ("merged", "segmented"):
         assert [p.mapping for p in energy_front(inst, space, "energy")] == \
             [p.mapping for p in energy_front(inst, space, "energy", compiled=False)]
@@ -73,7 +74,7 @@ def test_parts_read_as_the_tuple_of_their_path():
     arena = (cluster_pass.np.array([1, 0, 1]), cluster_pass.np.array([-1, 0, 1]))
     parts = cluster_pass.Parts(arena, 2, 3)
     assert tuple(parts) == (1, 0, 1) and len(parts) == 3 and parts[0] == 1 and parts == (1, 0, 1)
-    assert hash(parts) == hash((1, 0, 1)) and repr(parts) == "(1, 0, 1)"
+    assert hash(parts) == hash((1, 0, 1)) and repr(parts) == "(1, 0, 1)" and parts != (1, 0) and parts != None  # noqa: E711
 
 
 def test_a_label_of_less_weight_but_more_weight_and_activation_is_kept():

@@ -49,6 +49,8 @@ class Parts:
         return self.indices()[i]
 
     def __eq__(self, other) -> bool:
+        if not isinstance(other, (Parts, tuple)):
+            return NotImplemented
         return self.indices() == tuple(other)
 
     def __hash__(self) -> int:

@@ -6,7 +6,8 @@ receives from its own cluster or the network input) that depends on (u, n) only,
 *cross* part (bytes from producers before y) that depends on where those producers sit;
 the pass keeps the partitions of the layers with a cross part apart, so that its result
 is independent of the producers and the segment step adds the cross part
-(docs/exact-models.md, "The exact energy DP")."""
+(docs/exact-models.md, "The exact energy DP").  The pass is compiled (pass_kernel.py,
+its arrays in cluster_pass.py); the plain Python one (reference_pass.py) is its oracle."""
 
 from __future__ import annotations
 
@@ -24,7 +25,7 @@ from scope_opt.problem.placement import serpentine
 
 MODES = ("front", "energy")
 CrossKey = tuple[tuple[int, int], ...]  # (layer, partition index) of the layers with a cross part
-Option = tuple[float, float, tuple[int, ...]]  # (T_c, inner energy in J, partition indices)
+Option = tuple[float, float, tuple[int, ...]]  # (T_c, inner energy in J, partition indices: or a Parts, read as one)
 
 
 @dataclass

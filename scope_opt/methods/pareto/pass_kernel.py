@@ -62,7 +62,8 @@ def _grow(l, y, cnt, t, e, W, A, lastj, ck, node, lt, w, act, cap, prod, sram_b,
     q, k = w.shape[1], w.shape[2]
     cross = _has_cross(l, y, prod)
     m = cnt * q
-    gt, ge, gj, gck, gpar = np.empty(m), np.empty(m), np.empty(m, np.int64), np.empty(m, np.int64), np.empty(m, np.int64)
+    gt, ge = np.empty(m), np.empty(m)
+    gj, gck, gpar = np.empty(m, np.int64), np.empty(m, np.int64), np.empty(m, np.int64)
     gW, gA = np.empty((m, k), np.int64), np.empty((m, k), np.int64)
     ck_next, ck_parent, ck_j, n_ck = cks
     g = 0
@@ -203,7 +204,8 @@ def energy_pass(lt, w, act, cap, prod, sram_b, terms, coef, y, last, front, budg
         picks = _options(labels, cnt, cks[3], front)
         if m + picks.shape[0] > oz.shape[0]:
             size = 2 * (m + picks.shape[0])
-            oz, ock, onode, ot, oe = grow1(oz, size), grow1(ock, size), grow1(onode, size), grow1(ot, size), grow1(oe, size)
+            oz, ock, onode = grow1(oz, size), grow1(ock, size), grow1(onode, size)
+            ot, oe = grow1(ot, size), grow1(oe, size)
         for i in picks:
             oz[m], ock[m], ot[m], oe[m], onode[m] = l + 1, labels[5][i], labels[0][i], labels[1][i], nodes[i]
             m += 1
