@@ -14,6 +14,7 @@ import numpy as np
 from scope_opt.cost.energy import PJ, dram_hop_vector, hop_vector
 from scope_opt.methods.deadline import OutOfTime, check_time
 from scope_opt.methods.dp.budget import work_budget
+from scope_opt.methods.dp.clusters import binding_view
 from scope_opt.methods.pareto.pass_kernel import FROM_DRAM, NO_READ, energy_pass
 
 if TYPE_CHECKING:
@@ -67,7 +68,7 @@ def _layer_inputs(cx: EnergyContext, n: int) -> tuple:
     key = ("kernel layers", n)
     got = cx.memo.get(key)
     if got is None:
-        tabs, keep = cx.terms.layer_tables, cx.binding(n)
+        tabs = cx.terms.layer_tables
         L, q = tabs.lt[n].shape[0], len(tabs.parts[n])
         R = max((len(p) for p in cx.producers), default=0)
         prod = np.full((L, max(R, 1)), NO_READ, np.int64)
@@ -80,15 +81,15 @@ def _layer_inputs(cx: EnergyContext, n: int) -> tuple:
                     for r, (p, b) in enumerate(reads):
                         prod[l, r] = FROM_DRAM if p is None else p
                         by[l, j, jp, r] = b
-        got = cx.memo[key] = (tabs.lt[n], np.ascontiguousarray(tabs.w[n][:, :, keep]),
-                              np.ascontiguousarray(tabs.act[n][:, :, keep]), prod, sram, by)
+        got = cx.memo[key] = (tabs.lt[n], *binding_view(tabs.w[n], tabs.act[n]), prod, sram, by)
     return got
 
 
 def pass_inputs(cx: EnergyContext, n: int, u: int) -> tuple:
-    """The kernel's arrays for walk range (u, n): _layer_inputs' and each read's byte-hops
-    [l, j, jp, r], from DRAM for a read of the network input, within the cluster
-    otherwise (the kernel uses a term only where it applies: EnergyContext.inner_j)."""
+    """The kernel's arrays for walk range (u, n): _layer_inputs', each read's byte-hops
+    [l, j, jp, r] (from DRAM for a read of the network input, within the cluster
+    otherwise; the kernel uses a term only where it applies: EnergyContext.inner_j) and
+    the energy coefficients."""
     key = ("kernel inputs", n, u)
     got = cx.memo.get(key)
     if got is None:
@@ -96,7 +97,9 @@ def pass_inputs(cx: EnergyContext, n: int, u: int) -> tuple:
         place, mesh = cx.place(u, n), cx.pkg.mesh
         hops = np.stack([hop_vector(place, place, mesh), dram_hop_vector(place, mesh)])[(prod == FROM_DRAM).astype(int)]
         terms = (by * hops[:, None, None, :, :]).sum(axis=-1)
-        got = cx.memo[key] = (lt, w, act, prod, sram, terms)
+        en = cx.pkg.energy  # joules() as the kernel multiplies it out
+        coef = np.array([en.sram_pj_per_byte, en.nop_pj_per_byte_hop, en.dram_pj_per_byte, PJ], dtype=float)
+        got = cx.memo[key] = (lt, w, act, prod, sram, terms, coef)
     return got
 
 
@@ -105,9 +108,7 @@ def compiled_pass(cx: EnergyContext, y: int, n: int, u: int, last: int) -> dict[
     work the time left allows."""
     step = f"energy DP, cluster pass from layer {y} on {n} chiplets"
     check_time(cx.deadline, step)
-    lt, w, act, prod, sram, terms = pass_inputs(cx, n, u)
-    en = cx.pkg.energy
-    coef = np.array([en.sram_pj_per_byte, en.nop_pj_per_byte_hop, en.dram_pj_per_byte, PJ], dtype=float)
+    lt, w, act, prod, sram, terms, coef = pass_inputs(cx, n, u)
     ok, zs, cks, ts, es, nodes, arena, (_, ck_parent, ck_j, n_ck) = energy_pass(
         lt, w, act, float(cx.pkg.sram_bytes), prod, sram, terms, coef, y, last, cx.mode == "front",
         int(work_budget(cx.deadline)[0]))
